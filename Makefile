@@ -1,0 +1,32 @@
+# Two commands that work on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+DATE   ?= $(shell date -u -d yesterday +%F)
+BIN     = $(VENV)/bin
+
+.PHONY: run test venv venv-test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+venv-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+## Run every pipeline for DATE (default: yesterday, UTC) on the embedded defaults.
+run: venv
+	$(BIN)/luigi --module workflows RunAll --date $(DATE) --local-scheduler
+
+## Unit + integration tests (real embedded PostgreSQL, moto S3 server on 127.0.0.1).
+test: venv-test
+	$(BIN)/pytest
+
+## Staging-load benchmark (1,000,000 rows, project load vs plain COPY).
+bench: venv-test
+	$(BIN)/python bench/bench_load.py
+
+clean:
+	rm -rf data

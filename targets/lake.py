@@ -1,0 +1,116 @@
+"""Lake target: one key layout on a local folder or an S3 bucket, every write atomic.
+
+Layout: ``<zone>/<pipeline>/<entity>/ds=YYYY-MM-DD/<file>`` under ``[lake] root``.
+Local writes go to a temp file in the same folder and are renamed; S3 writes go
+to a local temp file and are uploaded with one PUT on success. A reader never
+sees a half-written file or object.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import luigi
+import luigi.format
+from luigi.contrib.s3 import S3Client, S3Target
+
+from workflows.config import lake as lake_config
+
+_S3_CLIENTS: dict[int, S3Client] = {}
+
+
+def s3_client() -> S3Client:
+    """One S3Client per process ([s3] section: endpoint_url, keys, region_name)."""
+    pid = os.getpid()
+    if pid not in _S3_CLIENTS:
+        _S3_CLIENTS.clear()
+        _S3_CLIENTS[pid] = S3Client()
+    return _S3_CLIENTS[pid]
+
+
+def lake_root() -> str:
+    root = lake_config().root.strip()
+    if not root:
+        raise ValueError("[lake] root is empty: set a local folder or s3://bucket[/prefix]")
+    if "://" in root and not root.startswith("s3://"):
+        raise ValueError(f"[lake] root has an unsupported scheme: {root!r} (use a local folder or s3://)")
+    return root.rstrip("/")
+
+
+def lake_key(zone: str, pipeline: str, entity: str, ds: dt.date | str | None, filename: str) -> str:
+    """Relative key of a lake file, e.g. ``raw/fakestore/carts/ds=2026-11-20/carts.json``."""
+    parts = [zone, pipeline, entity]
+    if ds is not None:
+        parts.append(f"ds={ds}")
+    parts.append(filename)
+    return "/".join(p for p in parts if p)
+
+
+class LakeTarget(luigi.Target):
+    """A file in the lake, addressed by its key relative to ``[lake] root``."""
+
+    def __init__(self, key: str):
+        self.key = key
+        root = lake_root()
+        self.is_s3 = root.startswith("s3://")
+        self.path = f"{root}/{key}"
+        if self.is_s3:
+            self._target = S3Target(self.path, format=luigi.format.Nop, client=s3_client())
+        else:
+            self._target = luigi.LocalTarget(self.path, format=luigi.format.Nop)
+
+    def __repr__(self) -> str:
+        return f"LakeTarget({self.path!r})"
+
+    def exists(self) -> bool:
+        return self._target.exists()
+
+    def read_bytes(self) -> bytes:
+        with self._target.open("r") as f:
+            return f.read()
+
+    def write_bytes(self, data: bytes) -> None:
+        with self.writing() as path:
+            Path(path).write_bytes(data)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[str]:
+        """Yield a local path to write; on success it replaces the target atomically."""
+        if self.is_s3:
+            fd, tmp = tempfile.mkstemp(prefix="lake-", suffix=Path(self.key).suffix)
+            os.close(fd)
+            try:
+                yield tmp
+                s3_client().put(tmp, self.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+        else:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=Path(self.key).suffix, dir=Path(self.path).parent)
+            os.close(fd)
+            try:
+                yield tmp
+                os.replace(tmp, self.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+
+    @contextlib.contextmanager
+    def local_path(self) -> Iterator[str]:
+        """Yield a local, seekable path to read (S3 objects are downloaded to a temp file)."""
+        if not self.is_s3:
+            yield self.path
+            return
+        tmpdir = tempfile.mkdtemp(prefix="lake-read-")
+        try:
+            local = os.path.join(tmpdir, Path(self.key).name)
+            s3_client().get(self.path, local)
+            yield local
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)

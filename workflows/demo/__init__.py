@@ -1,0 +1,1 @@
+"""Generated demo sources: deterministic per (seed, ds), sized by [demo] size, with realistic defects."""

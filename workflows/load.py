@@ -1,0 +1,93 @@
+"""Load: staged Parquet -> ``staging.<pipeline>_<entity>`` by streamed COPY, partition swapped in one transaction.
+
+In one transaction: lock the partition, delete its rows, COPY the Parquet file
+(record batch by record batch, converted to CSV by pyarrow: bounded memory),
+and upsert the partition marker. A crash leaves the old partition and marker;
+a re-run replaces both.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from psycopg2 import sql
+
+from targets import PartitionMarker
+from workflows import warehouse
+from workflows.base import EntityTask
+from workflows.stage import Stage
+
+BATCH_ROWS = 65_536
+
+
+class BatchReader(io.RawIOBase):
+    """A read-only file over an iterator of byte chunks (what COPY FROM STDIN reads)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._buf = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._buf:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buf = memoryview(chunk)
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def csv_chunks(parquet_path: str, ds: dt.date, counter: list[int], batch_rows: int = BATCH_ROWS) -> Iterator[bytes]:
+    """CSV bytes of the Parquet file plus a ``ds`` column, one record batch at a time."""
+    options = pacsv.WriteOptions(include_header=False)
+    for batch in pq.ParquetFile(parquet_path).iter_batches(batch_size=batch_rows):
+        batch = pa.RecordBatch.from_arrays(
+            [*batch.columns, pa.array([ds] * batch.num_rows, pa.date32())], names=[*batch.schema.names, "ds"]
+        )
+        sink = io.BytesIO()
+        pacsv.write_csv(batch, sink, options)
+        counter[0] += batch.num_rows
+        yield sink.getvalue()
+
+
+def copy_partition(cur, table: str, parquet_path: str, ds: dt.date) -> int:
+    """Replace partition ``ds`` of ``staging.<table>`` with the Parquet file's rows; return the row count.
+
+    Runs inside the caller's transaction (cursor ``cur``).
+    """
+    columns = [*pq.read_schema(parquet_path).names, "ds"]
+    ident = sql.Identifier("staging", table)
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}/{ds}",))
+    cur.execute(sql.SQL("DELETE FROM {} WHERE ds = %s").format(ident), (ds,))
+    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        ident, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    counter = [0]
+    cur.copy_expert(copy.as_string(cur), BatchReader(csv_chunks(parquet_path, ds, counter)), size=1 << 20)
+    return counter[0]
+
+
+class Load(EntityTask):
+    """Staged Parquet -> staging table partition, with its marker in the same transaction."""
+
+    def requires(self):
+        return Stage(date=self.date, pipeline=self.pipeline, entity=self.entity)
+
+    def output(self):
+        return PartitionMarker(f"load/{self.pipeline}/{self.entity}", self.date, "Load")
+
+    def run(self):
+        table = self.decl.staging_table(self.entity)
+        with self.input()["data"].local_path() as path, warehouse.transaction() as cur:
+            rows = copy_partition(cur, table, path, self.date)
+            self.output().write(cur, rows)
+        self.report(f"{rows} rows loaded into staging.{table}", 100)

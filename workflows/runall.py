@@ -1,0 +1,39 @@
+"""RunAll(date): every pipeline's marts for one ds. Complete when all their markers exist.
+
+``complete`` and ``bulk_complete`` answer from ``etl.partition_markers`` in one
+query, so ``RangeDaily --of RunAll`` decides a long range quickly.
+"""
+from __future__ import annotations
+
+import luigi
+
+from targets import completed_dates
+from workflows.mart import Mart
+from workflows.pipelines import PIPELINES
+
+
+class RunAll(luigi.WrapperTask):
+    """All marts of all pipelines for ``date``."""
+
+    date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
+
+    def requires(self):
+        return [
+            Mart(date=self.date, pipeline=p.name, mart=m)
+            for p in PIPELINES.values()
+            for m in p.marts
+        ]
+
+    def marker_targets(self) -> list[str]:
+        return [task.output().target for task in self.requires()]
+
+    def complete(self) -> bool:
+        return self.date in completed_dates(self.marker_targets(), [self.date])
+
+    @classmethod
+    def bulk_complete(cls, parameter_tuples):
+        dates = list(parameter_tuples)
+        if not dates:
+            return []
+        done = completed_dates(cls(dates[0]).marker_targets(), dates)
+        return [d for d in dates if d in done]

@@ -1,0 +1,1 @@
+"""Source readers: HTTP APIs (and, later, landing folders and databases)."""

