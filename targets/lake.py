@@ -19,7 +19,6 @@ import luigi
 import luigi.format
 from luigi.contrib.s3 import S3Client, S3Target
 
-from workflows.config import lake as lake_config
 
 _S3_CLIENTS: dict[int, S3Client] = {}
 
@@ -34,6 +33,8 @@ def s3_client() -> S3Client:
 
 
 def lake_root() -> str:
+    from workflows.config import lake as lake_config  # lazy: workflows imports targets
+
     root = lake_config().root.strip()
     if not root:
         raise ValueError("[lake] root is empty: set a local folder or s3://bucket[/prefix]")

@@ -12,7 +12,6 @@ from typing import Iterable
 
 import luigi
 
-from workflows import warehouse
 
 _UPSERT = """
 INSERT INTO etl.partition_markers (target, ds, task_family, rows, finished_at)
@@ -55,6 +54,8 @@ def completed_dates(targets: Iterable[str], dates: Iterable[dt.date]) -> set[dt.
     dates = sorted(set(dates))
     if not targets or not dates:
         return set(dates) if not targets else set()
+    from workflows import warehouse  # lazy: workflows imports targets
+
     with warehouse.shared().cursor() as cur:
         cur.execute(_COMPLETED, (targets, dates, len(targets)))
         return {row[0] for row in cur.fetchall()}

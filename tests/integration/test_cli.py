@@ -1,0 +1,84 @@
+"""The `luigi` command as people run it: exit codes, RangeDaily backfill and skip."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import luigi
+import pytest
+
+from tests.conftest import luigi_settings
+from workflows import RangeDaily, RunAll
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _Broken(BaseHTTPRequestHandler):
+    hits = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        type(self).hits += 1
+        self.send_response(500)
+        self.send_header("Content-Length", "4")
+        self.end_headers()
+        self.wfile.write(b"boom")
+
+
+def run_luigi(args: list[str], cfg: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    cfg_path = tmp_path / "test.cfg"
+    cfg_path.write_text(cfg)
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(cfg_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "luigi", "--module", "workflows", *args, "--local-scheduler"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_failed_task_exits_non_zero(pg_dsn, tmp_path):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        cfg = (
+            f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+            f"[fakestore]\nbase_url = http://127.0.0.1:{httpd.server_address[1]}\nretries = 2\nbackoff_factor = 0\n"
+        )
+        proc = run_luigi(["RunAll", "--date", "2026-11-20"], cfg, tmp_path)
+    finally:
+        httpd.shutdown()
+    assert proc.returncode == 30, proc.stderr[-2000:]  # [retcode] task_failed
+    assert "answered HTTP 500" in proc.stderr
+    assert _Broken.hits >= 3  # the first try and two retries per entity
+
+
+def test_success_exits_zero(pg_dsn, tmp_path):
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+    proc = run_luigi(["RunAll", "--date", "2026-11-20"], cfg, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "ran successfully" in proc.stderr
+
+
+def test_range_daily_backfills_missing_dates_once(pg_dsn, tmp_path):
+    start, stop = dt.date(2026, 11, 10), dt.date(2026, 11, 15)
+    now = int(time.mktime(dt.date(2026, 11, 21).timetuple()))
+    with luigi_settings({"warehouse": {"dsn": pg_dsn}, "lake": {"root": str(tmp_path / "lake")}}):
+        assert luigi.build([RunAll(date=dt.date(2026, 11, 12))], local_scheduler=True)
+        result = luigi.build(
+            [RangeDaily(of=RunAll, start=start, stop=stop, now=now)], local_scheduler=True, detailed_summary=True
+        )
+        assert result.status.name == "SUCCESS", result.summary_text
+        ran = {t.date for t in result.worker._scheduled_tasks.values() if isinstance(t, RunAll)}
+        assert ran == {dt.date(2026, 11, d) for d in (10, 11, 13, 14)}  # 11-12 was done; stop is exclusive
+        again = luigi.build([RangeDaily(of=RunAll, start=start, stop=stop, now=now)], local_scheduler=True, detailed_summary=True)
+        assert not [t for t in again.worker._scheduled_tasks.values() if isinstance(t, RunAll)]
+        assert RunAll.bulk_complete([start + dt.timedelta(days=i) for i in range(6)]) == [
+            start + dt.timedelta(days=i) for i in range(5)
+        ]
