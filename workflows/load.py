@@ -1,9 +1,10 @@
-"""Load: staged Parquet -> ``staging.<pipeline>_<entity>`` by streamed COPY, partition swapped in one transaction.
+"""Load: staged Parquet -> ``staging.<pipeline>_<entity>`` by streamed COPY, in one transaction with its marker.
 
-In one transaction: lock the partition, delete its rows, COPY the Parquet file
+Default (replace): lock the partition, delete its rows, COPY the Parquet file
 (record batch by record batch, converted to CSV by pyarrow: bounded memory),
-and upsert the partition marker. A crash leaves the old partition and marker;
-a re-run replaces both.
+and upsert the partition marker. Merge entities (``merge_sql``) COPY into a
+temp table and merge from it (dedupe, versioning, upserts). A crash leaves the
+old partition and marker; a re-run replaces both.
 """
 from __future__ import annotations
 
@@ -59,21 +60,40 @@ def csv_chunks(parquet_path: str, ds: dt.date, counter: list[int], batch_rows: i
         yield sink.getvalue()
 
 
-def copy_partition(cur, table: str, parquet_path: str, ds: dt.date) -> int:
-    """Replace partition ``ds`` of ``staging.<table>`` with the Parquet file's rows; return the row count.
-
-    Runs inside the caller's transaction (cursor ``cur``).
-    """
+def copy_parquet(cur, ident: sql.Composable, parquet_path: str, ds: dt.date) -> int:
+    """COPY the Parquet file's rows (plus ``ds``) into table ``ident``; return the row count."""
     columns = [*pq.read_schema(parquet_path).names, "ds"]
-    ident = sql.Identifier("staging", table)
-    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}/{ds}",))
-    cur.execute(sql.SQL("DELETE FROM {} WHERE ds = %s").format(ident), (ds,))
     copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         ident, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     counter = [0]
     cur.copy_expert(copy.as_string(cur), BatchReader(csv_chunks(parquet_path, ds, counter)), size=1 << 20)
     return counter[0]
+
+
+def copy_partition(cur, table: str, parquet_path: str, ds: dt.date) -> int:
+    """Replace partition ``ds`` of ``staging.<table>`` with the Parquet file's rows; return the row count.
+
+    Runs inside the caller's transaction (cursor ``cur``).
+    """
+    ident = sql.Identifier("staging", table)
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}/{ds}",))
+    cur.execute(sql.SQL("DELETE FROM {} WHERE ds = %s").format(ident), (ds,))
+    return copy_parquet(cur, ident, parquet_path, ds)
+
+
+def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: str) -> int:
+    """COPY the Parquet rows into temp table ``incoming`` (LIKE ``staging.<table>``), then run
+    ``merge_sql`` (params: ds) to merge them into the staging table. Returns the rows copied."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}",))
+    cur.execute(
+        sql.SQL("CREATE TEMP TABLE incoming (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
+            sql.Identifier("staging", table)
+        )
+    )
+    rows = copy_parquet(cur, sql.Identifier("incoming"), parquet_path, ds)
+    cur.execute(merge_sql, {"ds": ds})
+    return rows
 
 
 class Load(EntityTask):
@@ -87,7 +107,11 @@ class Load(EntityTask):
 
     def run(self):
         table = self.decl.staging_table(self.entity)
+        merge = self.entity_decl.merge_sql
         with self.input()["data"].local_path() as path, warehouse.transaction() as cur:
-            rows = copy_partition(cur, table, path, self.date)
+            if merge:
+                rows = merge_partition(cur, table, path, self.date, warehouse.read_sql(merge))
+            else:
+                rows = copy_partition(cur, table, path, self.date)
             self.output().write(cur, rows)
         self.report(f"{rows} rows loaded into staging.{table}", 100)

@@ -18,11 +18,11 @@ class RunAll(luigi.WrapperTask):
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
 
     def requires(self):
-        return [
-            Mart(date=self.date, pipeline=p.name, mart=m)
-            for p in PIPELINES.values()
-            for m in p.marts
-        ]
+        tasks = [Mart(date=self.date, pipeline=p.name, mart=m) for p in PIPELINES.values() for m in p.marts]
+        for p in PIPELINES.values():
+            if p.extra_tasks is not None:
+                tasks.extend(p.extra_tasks(self.date))
+        return tasks
 
     def marker_targets(self) -> list[str]:
         return [task.output().target for task in self.requires()]

@@ -156,12 +156,18 @@ class Stage(EntityTask):
         }
 
     def run(self):
+        extra = {"pipeline": self.pipeline, "entity": self.entity, "ds": str(self.date)}
+        if self.entity_decl.stager is not None:
+            with self.input()["raw"].local_path() as raw, self.output()["data"].writing() as out:
+                rows, rejects = self.entity_decl.stager(self.entity_decl, raw, out, self.date)
+                write_jsonl(self.output()["quarantine"], rejects, extra)
+            self.report(f"{rows} rows staged, {len(rejects)} quarantined", 100)
+            return
         envelope = json.loads(self.input()["raw"].read_bytes())
         refs = {
             lk.entity: read_column(self.input()[lk.entity]["data"], lk.key) for lk in self.entity_decl.lookups
         }
         table, rejects = stage_records(self.entity_decl, envelope["records"], refs)
-        extra = {"pipeline": self.pipeline, "entity": self.entity, "ds": str(self.date)}
         write_jsonl(self.output()["quarantine"], rejects, extra)
         write_parquet(self.output()["data"], table)
         self.report(f"{len(envelope['records'])} records -> {table.num_rows} rows staged, {len(rejects)} quarantined", 100)
