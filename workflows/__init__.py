@@ -1,6 +1,6 @@
 """Luigi workflows: ``luigi --module workflows RunAll --date 2026-11-20``.
 
-Public tasks: RunAll, and the generic stage tasks Extract, Stage, Load, Mart.
+Public tasks: RunAll, DQReport, and the generic tasks Extract, Stage, Load, Mart, Check.
 RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …`` resolves.
 """
 from luigi.tools.range import RangeDaily
@@ -8,7 +8,9 @@ from luigi.tools.range import RangeDaily
 from workflows.extract import Extract
 from workflows.load import Load
 from workflows.mart import Mart
+from workflows.quality import Check
+from workflows.report import DQReport
 from workflows.runall import RunAll
 from workflows.stage import Stage
 
-__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "RangeDaily"]
+__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Check", "DQReport", "RangeDaily"]

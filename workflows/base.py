@@ -11,6 +11,16 @@ from workflows.declarations import Entity, Pipeline
 log = logging.getLogger("luigi-interface")
 
 
+def report_status(task: luigi.Task, message: str, percent: int | None = None) -> None:
+    """Status line (and progress) for the visualizer, and the log. The setters exist only
+    while a worker runs the task; a direct ``run()`` (tests, notebooks) just logs."""
+    log.info("%s: %s", task.task_id, message)
+    if callable(getattr(task, "set_status_message", None)):
+        task.set_status_message(message)
+    if percent is not None and callable(getattr(task, "set_progress_percentage", None)):
+        task.set_progress_percentage(percent)
+
+
 class PipelineTask(luigi.Task):
     """A task for one pipeline and one ds."""
 
@@ -22,11 +32,7 @@ class PipelineTask(luigi.Task):
         return pipelines.get(self.pipeline)
 
     def report(self, message: str, percent: int | None = None) -> None:
-        """Status line (and progress) for the visualizer, and the log."""
-        log.info("%s: %s", self.task_id, message)
-        self.set_status_message(message)
-        if percent is not None:
-            self.set_progress_percentage(percent)
+        report_status(self, message, percent)
 
 
 class EntityTask(PipelineTask):

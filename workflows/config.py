@@ -30,3 +30,10 @@ class fakestore(luigi.Config):  # noqa: N801 - section name [fakestore]
 class demo(luigi.Config):  # noqa: N801 - section name [demo]
     seed = luigi.IntParameter(default=42, description="Seed of the generated demo sources")
     size = luigi.IntParameter(default=1, description="Scale factor of the generated demo sources")
+
+
+class quality(luigi.Config):  # noqa: N801 - section name [quality]
+    checks_dir = luigi.Parameter(
+        default="", description="Folder of <pipeline>/<entity>.checks.json; empty = the project's schemas/"
+    )
+    report_history_days = luigi.IntParameter(default=30, description="Dates shown on the report's Trend sheet")

@@ -1,4 +1,6 @@
-"""RunAll(date): every pipeline's marts for one ds. Complete when all their markers exist.
+"""RunAll(date): every pipeline's marts and checks, and the DQ report, for one ds.
+
+Complete when all their markers exist.
 
 ``complete`` and ``bulk_complete`` answer from ``etl.partition_markers`` in one
 query, so ``RangeDaily --of RunAll`` decides a long range quickly.
@@ -10,10 +12,12 @@ import luigi
 from targets import completed_dates
 from workflows.mart import Mart
 from workflows.pipelines import PIPELINES
+from workflows.quality import Check
+from workflows.report import DQReport
 
 
 class RunAll(luigi.WrapperTask):
-    """All marts of all pipelines for ``date``."""
+    """All marts and checks of all pipelines, and the DQ report, for ``date``."""
 
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
 
@@ -22,7 +26,8 @@ class RunAll(luigi.WrapperTask):
         for p in PIPELINES.values():
             if p.extra_tasks is not None:
                 tasks.extend(p.extra_tasks(self.date))
-        return tasks
+        tasks += [Check(date=self.date, pipeline=p) for p in PIPELINES]
+        return tasks + [DQReport(date=self.date)]
 
     def marker_targets(self) -> list[str]:
         return [task.output().target for task in self.requires()]

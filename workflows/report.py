@@ -1,0 +1,110 @@
+"""DQReport: the day's Excel data-quality workbook, ``reports/dq/ds=<ds>/dq_report_<ds>.xlsx``.
+
+Built only from ``etl.dq_*`` (the latest check run per pipeline for the ds) and
+the warehouse, never from an older workbook; written atomically to the lake,
+then marked done in ``etl.partition_markers``. Rebuilding it gives the same numbers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from importlib import metadata
+
+import luigi
+from psycopg2.extras import RealDictCursor
+
+from reports.dq_report import ReportData, build_workbook
+from targets import LakeTarget, PartitionMarker, lake_key
+from workflows import warehouse
+from workflows.base import report_status
+from workflows.config import quality as quality_config
+from workflows.pipelines import PIPELINES
+from workflows.quality import Check
+
+_CHECKS = """
+SELECT r.pipeline, r.entity, r.layer, r.check_name, r.check_type, r.columns, r.severity, r.status,
+       r.observed, r.threshold, r.failing_count, r.total_count,
+       CASE WHEN r.total_count > 0 THEN r.failing_count::float / r.total_count END AS failing_pct,
+       r.message, r.run_id, r.failing_sample
+  FROM etl.dq_results r JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id)
+ WHERE r.ds = %(ds)s
+ ORDER BY r.pipeline, r.entity, r.layer, r.check_name
+"""
+_FLOW = """
+SELECT f.pipeline, f.entity, f.raw_records, f.valid_rows, f.quarantined, f.staging_rows, f.mart_table, f.mart_rows
+  FROM etl.dq_row_flow f JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id)
+ WHERE f.ds = %(ds)s ORDER BY f.pipeline, f.entity
+"""
+_QUARANTINE = """
+SELECT q.pipeline, q.entity, q.rule, q.reason, q.records, q.sample
+  FROM etl.dq_quarantine q JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id)
+ WHERE q.ds = %(ds)s ORDER BY q.pipeline, q.entity, q.records DESC, q.rule, q.reason
+"""
+_TREND = """
+WITH runs AS (SELECT * FROM etl.dq_latest_runs WHERE ds <= %(ds)s AND ds > %(ds)s::date - %(days)s),
+pass AS (
+    SELECT r.ds, r.pipeline, r.entity, avg((r.status = 'pass')::int)::float AS pass_rate
+      FROM etl.dq_results r JOIN runs USING (ds, pipeline, run_id)
+     GROUP BY r.ds, r.pipeline, r.entity
+)
+SELECT p.ds, p.pipeline, p.entity, p.pass_rate, f.valid_rows, f.staging_rows
+  FROM pass p
+  LEFT JOIN runs USING (ds, pipeline)
+  LEFT JOIN etl.dq_row_flow f ON f.run_id = runs.run_id AND f.pipeline = p.pipeline AND f.entity = p.entity
+ ORDER BY p.ds, p.pipeline, p.entity
+"""
+
+
+def project_version() -> str:
+    try:
+        return metadata.version("luigi-warehouse")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def read_report_data(ds: dt.date) -> ReportData:
+    """Everything the workbook shows, read from the warehouse."""
+    params = {"ds": ds, "days": quality_config().report_history_days}
+    conn = warehouse.connect()
+    try:
+        with conn.cursor(cursor_factory=RealDictCursor) as cur:
+            def rows(query):
+                cur.execute(query, params)
+                return [dict(r) for r in cur.fetchall()]
+
+            return ReportData(
+                ds=ds, generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), version=project_version(),
+                runs=rows("SELECT pipeline, run_id, checked_at FROM etl.dq_latest_runs WHERE ds = %(ds)s ORDER BY pipeline"),
+                checks=rows(_CHECKS), flow=rows(_FLOW), quarantine=rows(_QUARANTINE), trend=rows(_TREND),
+            )
+    finally:
+        conn.close()
+
+
+def report_target(ds: dt.date) -> LakeTarget:
+    return LakeTarget(lake_key("reports", "dq", "", ds, f"dq_report_{ds}.xlsx"))
+
+
+def write_report(ds: dt.date) -> ReportData:
+    """Build the workbook for ds from the warehouse and write it to the lake atomically."""
+    data = read_report_data(ds)
+    with report_target(ds).writing() as path:
+        build_workbook(data).save(path)
+    return data
+
+
+class DQReport(luigi.Task):
+    """The Excel DQ report for one ds, after every pipeline's Check."""
+
+    date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
+
+    def requires(self):
+        return [Check(date=self.date, pipeline=p) for p in PIPELINES]
+
+    def output(self):
+        return PartitionMarker("report/dq", self.date, "DQReport")
+
+    def run(self):
+        data = write_report(self.date)
+        with warehouse.transaction() as cur:
+            self.output().write(cur, len(data.checks))
+        report_status(self, f"{report_target(self.date).path}: {len(data.checks)} checks", 100)
