@@ -4,7 +4,7 @@ VENV   ?= .venv
 DATE   ?= $(shell date -u -d yesterday +%F)
 BIN     = $(VENV)/bin
 
-.PHONY: run test venv venv-test bench clean
+.PHONY: run test venv venv-test bench clean status scheduler
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,7 @@ bench: venv-test
 
 clean:
 	rm -rf data
+
+## Latest task runs and failures (etl.task_runs) of the configured warehouse.
+status: venv
+	$(BIN)/python -m workflows.status

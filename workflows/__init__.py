@@ -5,6 +5,7 @@ RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …`
 """
 from luigi.tools.range import RangeDaily
 
+from workflows import runlog  # noqa: F401 - registers the run-log and alert event handlers
 from workflows.extract import Extract
 from workflows.load import Load
 from workflows.mart import Mart

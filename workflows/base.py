@@ -11,10 +11,13 @@ from workflows.declarations import Entity, Pipeline
 log = logging.getLogger("luigi-interface")
 
 
-def report_status(task: luigi.Task, message: str, percent: int | None = None) -> None:
-    """Status line (and progress) for the visualizer, and the log. The setters exist only
-    while a worker runs the task; a direct ``run()`` (tests, notebooks) just logs."""
+def report_status(task: luigi.Task, message: str, percent: int | None = None, **rows: int) -> None:
+    """Status line (and progress) for the visualizer, and the log; ``rows`` (in, out,
+    quarantined) go to the run log (etl.task_runs). The setters exist only while a worker
+    runs the task; a direct ``run()`` (tests, notebooks) just logs."""
     log.info("%s: %s", task.task_id, message)
+    if rows:
+        task.run_rows = rows
     if callable(getattr(task, "set_status_message", None)):
         task.set_status_message(message)
     if percent is not None and callable(getattr(task, "set_progress_percentage", None)):
@@ -31,8 +34,8 @@ class PipelineTask(luigi.Task):
     def decl(self) -> Pipeline:
         return pipelines.get(self.pipeline)
 
-    def report(self, message: str, percent: int | None = None) -> None:
-        report_status(self, message, percent)
+    def report(self, message: str, percent: int | None = None, **rows: int) -> None:
+        report_status(self, message, percent, **rows)
 
 
 class EntityTask(PipelineTask):

@@ -37,3 +37,14 @@ class quality(luigi.Config):  # noqa: N801 - section name [quality]
         default="", description="Folder of <pipeline>/<entity>.checks.json; empty = the project's schemas/"
     )
     report_history_days = luigi.IntParameter(default=30, description="Dates shown on the report's Trend sheet")
+
+
+class alerts(luigi.Config):  # noqa: N801 - section name [alerts]
+    webhook_url = luigi.Parameter(
+        default="",
+        significant=False,
+        visibility=luigi.parameter.ParameterVisibility.PRIVATE,
+        description="Slack-compatible incoming webhook (POST {'text': …}); empty = no webhook alerts",
+    )
+    scheduler_url = luigi.Parameter(default="", description="Visualizer URL put in alerts (where to look)")
+    timeout = luigi.FloatParameter(default=10.0)

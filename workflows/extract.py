@@ -67,4 +67,4 @@ class Extract(EntityTask):
             envelope = extract(self.decl, self.entity_decl, self.date)
             self.output().write_bytes(json.dumps(envelope, ensure_ascii=False).encode())
             meta = envelope["meta"]
-        self.report(f"{meta.get('record_count', '?')} records landed", 100)
+        self.report(f"{meta.get('record_count', '?')} records landed", 100, out=meta.get("record_count"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,11 +57,17 @@ def _csv_column(col: pa.Array) -> pa.Array:
     return col
 
 
-def csv_chunks(parquet_path: str, ds: dt.date, counter: list[int], batch_rows: int = BATCH_ROWS) -> Iterator[bytes]:
-    """CSV bytes of the Parquet file plus a ``ds`` column, one record batch at a time."""
+def csv_chunks(
+    parquet_path: str, ds: dt.date, counter: list[int], batch_rows: int = BATCH_ROWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[bytes]:
+    """CSV bytes of the Parquet file plus a ``ds`` column, one record batch at a time;
+    ``progress(rows_done, rows_total)`` is called after each batch."""
     options = pacsv.WriteOptions(include_header=False)
     ds_value = pa.scalar(ds, pa.date32())
-    for batch in pq.ParquetFile(parquet_path).iter_batches(batch_size=batch_rows):
+    parquet = pq.ParquetFile(parquet_path)
+    total = parquet.metadata.num_rows
+    for batch in parquet.iter_batches(batch_size=batch_rows):
         batch = pa.RecordBatch.from_arrays(
             [*map(_csv_column, batch.columns), pa.repeat(ds_value, batch.num_rows)],
             names=[*batch.schema.names, "ds"],
@@ -70,20 +76,22 @@ def csv_chunks(parquet_path: str, ds: dt.date, counter: list[int], batch_rows: i
         pacsv.write_csv(batch, sink, options)
         counter[0] += batch.num_rows
         yield sink.getvalue()
+        if progress is not None:
+            progress(counter[0], total)
 
 
-def copy_parquet(cur, ident: sql.Composable, parquet_path: str, ds: dt.date) -> int:
+def copy_parquet(cur, ident: sql.Composable, parquet_path: str, ds: dt.date, progress=None) -> int:
     """COPY the Parquet file's rows (plus ``ds``) into table ``ident``; return the row count."""
     columns = [*pq.read_schema(parquet_path).names, "ds"]
     copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         ident, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     counter = [0]
-    cur.copy_expert(copy.as_string(cur), BatchReader(csv_chunks(parquet_path, ds, counter)), size=1 << 20)
+    cur.copy_expert(copy.as_string(cur), BatchReader(csv_chunks(parquet_path, ds, counter, progress=progress)), size=1 << 20)
     return counter[0]
 
 
-def copy_partition(cur, table: str, parquet_path: str, ds: dt.date) -> int:
+def copy_partition(cur, table: str, parquet_path: str, ds: dt.date, progress=None) -> int:
     """Replace partition ``ds`` of ``staging.<table>`` with the Parquet file's rows; return the row count.
 
     Runs inside the caller's transaction (cursor ``cur``).
@@ -91,10 +99,10 @@ def copy_partition(cur, table: str, parquet_path: str, ds: dt.date) -> int:
     ident = sql.Identifier("staging", table)
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}/{ds}",))
     cur.execute(sql.SQL("DELETE FROM {} WHERE ds = %s").format(ident), (ds,))
-    return copy_parquet(cur, ident, parquet_path, ds)
+    return copy_parquet(cur, ident, parquet_path, ds, progress)
 
 
-def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: str) -> int:
+def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: str, progress=None) -> int:
     """COPY the Parquet rows into temp table ``incoming`` (LIKE ``staging.<table>``), then run
     ``merge_sql`` (params: ds) to merge them into the staging table. Returns the rows copied."""
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}",))
@@ -103,7 +111,7 @@ def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: 
             sql.Identifier("staging", table)
         )
     )
-    rows = copy_parquet(cur, sql.Identifier("incoming"), parquet_path, ds)
+    rows = copy_parquet(cur, sql.Identifier("incoming"), parquet_path, ds, progress)
     cur.execute(merge_sql, {"ds": ds})
     return rows
 
@@ -120,10 +128,13 @@ class Load(EntityTask):
     def run(self):
         table = self.decl.staging_table(self.entity)
         merge = self.entity_decl.merge_sql
+        def progress(done: int, total: int) -> None:
+            self.report(f"COPY into staging.{table}: {done:,} of {total:,} rows", int(99 * done / max(total, 1)))
+
         with self.input()["data"].local_path() as path, warehouse.transaction() as cur:
             if merge:
-                rows = merge_partition(cur, table, path, self.date, warehouse.read_sql(merge))
+                rows = merge_partition(cur, table, path, self.date, warehouse.read_sql(merge), progress)
             else:
-                rows = copy_partition(cur, table, path, self.date)
+                rows = copy_partition(cur, table, path, self.date, progress)
             self.output().write(cur, rows)
-        self.report(f"{rows} rows loaded into staging.{table}", 100)
+        self.report(f"{rows} rows loaded into staging.{table}", 100, **{"in": rows, "out": rows})

@@ -40,4 +40,4 @@ class Mart(PipelineTask):
             cur.execute(statement, {"ds": self.date})
             rows = cur.fetchone()[0]  # each mart file ends by counting the ds's rows
             self.output().write(cur, rows)
-        self.report(f"mart.{self.mart}: {rows} rows merged", 100)
+        self.report(f"mart.{self.mart}: {rows} rows for ds", 100, out=rows)

@@ -257,7 +257,8 @@ class Check(PipelineTask):
     def run(self):
         run_id, results = run_checks(self.decl, self.date, self.output())
         counts = {s: sum(r.status == s for r in results) for s in ("pass", "warn", "fail", "error")}
-        self.report(f"run {run_id}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), 100)
+        self.report(f"run {run_id}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), 100,
+                    **{"in": len(results), "out": counts["pass"]})
         failed = failures(results)
         if failed:
             try:

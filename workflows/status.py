@@ -1,0 +1,59 @@
+"""``make status``: the latest task runs and the state of recent partitions, from etl.task_runs.
+
+Usage: python -m workflows.status [--days N] [--failed]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from workflows import warehouse
+
+_SUMMARY = """
+SELECT ds, task_family, count(*) FILTER (WHERE status = 'success') AS ok,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       sum(rows_out) FILTER (WHERE status = 'success') AS rows_out,
+       sum(rows_quarantined) AS quarantined, round(sum(seconds)::numeric, 1) AS seconds,
+       max(finished_at) AS last_finished
+  FROM etl.task_runs
+ WHERE ds > current_date - %(days)s
+ GROUP BY ds, task_family
+ ORDER BY ds DESC, task_family
+"""
+_FAILED = """
+SELECT finished_at, task_id, left(error, 160) FROM etl.task_runs
+ WHERE status = 'failed' AND finished_at > now() - make_interval(days => %(days)s)
+ ORDER BY finished_at DESC LIMIT 20
+"""
+
+
+def _print(rows, header) -> None:
+    table = [tuple(map(str, header))] + [tuple("" if v is None else str(v) for v in r) for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    opts = args.parse_args(argv)
+    conn = warehouse.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(_SUMMARY, {"days": opts.days})
+            rows = cur.fetchall()
+            print(f"Task runs by ds and task family, last {opts.days} days:")
+            _print(rows, ("ds", "task", "ok", "failed", "rows_out", "quarantined", "seconds", "last_finished"))
+            cur.execute(_FAILED, {"days": opts.days})
+            failed = cur.fetchall()
+            print(f"\nRecent failures: {len(failed) or 'none'}")
+            if failed:
+                _print(failed, ("finished_at", "task_id", "error"))
+    finally:
+        conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
