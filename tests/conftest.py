@@ -127,3 +127,10 @@ class Env:
             rows = cur.fetchall() if cur.description else []
             conn.commit()
             return rows
+
+
+@pytest.fixture
+def only_fakestore():
+    """RunAll / DQReport cover the fakestore pipeline only (tests of the shared machinery)."""
+    with luigi_settings({"runall": {"pipelines": '["fakestore"]'}}):
+        yield

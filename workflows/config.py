@@ -48,3 +48,9 @@ class alerts(luigi.Config):  # noqa: N801 - section name [alerts]
     )
     scheduler_url = luigi.Parameter(default="", description="Visualizer URL put in alerts (where to look)")
     timeout = luigi.FloatParameter(default=10.0)
+
+
+class runall(luigi.Config):  # noqa: N801 - section name [runall]
+    pipelines = luigi.ListParameter(
+        default=[], description="Pipelines RunAll and DQReport cover, e.g. [\"fakestore\"]; empty = every registered one"
+    )

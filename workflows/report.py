@@ -17,7 +17,7 @@ from targets import LakeTarget, PartitionMarker, lake_key
 from workflows import warehouse
 from workflows.base import report_status
 from workflows.config import quality as quality_config
-from workflows.pipelines import PIPELINES
+from workflows import pipelines
 from workflows.quality import Check
 
 _CHECKS = """
@@ -98,7 +98,7 @@ class DQReport(luigi.Task):
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
 
     def requires(self):
-        return [Check(date=self.date, pipeline=p) for p in PIPELINES]
+        return [Check(date=self.date, pipeline=p.name) for p in pipelines.enabled()]
 
     def output(self):
         return PartitionMarker("report/dq", self.date, "DQReport")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import luigi
 
 from targets import completed_dates
+from workflows import pipelines
 from workflows.mart import Mart
-from workflows.pipelines import PIPELINES
 from workflows.quality import Check
 from workflows.report import DQReport
 
@@ -22,11 +22,12 @@ class RunAll(luigi.WrapperTask):
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
 
     def requires(self):
-        tasks = [Mart(date=self.date, pipeline=p.name, mart=m) for p in PIPELINES.values() for m in p.marts]
-        for p in PIPELINES.values():
+        enabled = pipelines.enabled()
+        tasks = [Mart(date=self.date, pipeline=p.name, mart=m) for p in enabled for m in p.marts]
+        for p in enabled:
             if p.extra_tasks is not None:
                 tasks.extend(p.extra_tasks(self.date))
-        tasks += [Check(date=self.date, pipeline=p) for p in PIPELINES]
+        tasks += [Check(date=self.date, pipeline=p.name) for p in enabled]
         return tasks + [DQReport(date=self.date)]
 
     def marker_targets(self) -> list[str]:

@@ -35,7 +35,7 @@ class _Broken(BaseHTTPRequestHandler):
 
 def run_luigi(args: list[str], cfg: str, tmp_path: Path) -> subprocess.CompletedProcess:
     cfg_path = tmp_path / "test.cfg"
-    cfg_path.write_text(cfg)
+    cfg_path.write_text(cfg + '\n[runall]\npipelines = ["fakestore"]\n')
     env = {**os.environ, "LUIGI_CONFIG_PATH": str(cfg_path)}
     return subprocess.run(
         [sys.executable, "-m", "luigi", "--module", "workflows", *args, "--local-scheduler"],
@@ -69,7 +69,8 @@ def test_success_exits_zero(pg_dsn, tmp_path):
 def test_range_daily_backfills_missing_dates_once(pg_dsn, tmp_path):
     start, stop = dt.date(2026, 11, 10), dt.date(2026, 11, 15)
     now = int(time.mktime(dt.date(2026, 11, 21).timetuple()))
-    with luigi_settings({"warehouse": {"dsn": pg_dsn}, "lake": {"root": str(tmp_path / "lake")}}):
+    with luigi_settings({"warehouse": {"dsn": pg_dsn}, "lake": {"root": str(tmp_path / "lake")},
+                         "runall": {"pipelines": '["fakestore"]'}}):
         assert luigi.build([RunAll(date=dt.date(2026, 11, 12))], local_scheduler=True)
         result = luigi.build(
             [RangeDaily(of=RunAll, start=start, stop=stop, now=now)], local_scheduler=True, detailed_summary=True

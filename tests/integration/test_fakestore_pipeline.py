@@ -20,6 +20,8 @@ MARTS = ("mart.dim_product", "mart.dim_user", "mart.fact_sales")
 KEYS = {"mart.dim_product": "product_id", "mart.dim_user": "user_id", "mart.fact_sales": "cart_id, product_id"}
 
 
+pytestmark = pytest.mark.usefixtures("only_fakestore")
+
 def build(*tasks) -> luigi.execution_summary.LuigiRunResult:
     result = luigi.build(list(tasks), local_scheduler=True, detailed_summary=True, workers=1)
     assert result.status.name == "SUCCESS", result.summary_text

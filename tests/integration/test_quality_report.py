@@ -27,6 +27,8 @@ ENTITIES = ("carts", "products", "users")
 MART_OF = {"carts": "mart.fact_sales", "products": "mart.dim_product", "users": "mart.dim_user"}
 
 
+pytestmark = pytest.mark.usefixtures("only_fakestore")
+
 def build(*tasks, expect="SUCCESS"):
     result = luigi.build(list(tasks), local_scheduler=True, detailed_summary=True)
     assert result.status.name == expect, result.summary_text

@@ -12,3 +12,11 @@ def get(name: str) -> Pipeline:
         return PIPELINES[name]
     except KeyError:
         raise ValueError(f"unknown pipeline {name!r}; known: {', '.join(sorted(PIPELINES))}") from None
+
+
+def enabled() -> list[Pipeline]:
+    """The pipelines RunAll covers: ``[runall] pipelines``, or every registered one."""
+    from workflows.config import runall
+
+    names = list(runall().pipelines) or list(PIPELINES)
+    return [get(name) for name in names]
