@@ -25,7 +25,8 @@ RUN python -c "import configparser; c = configparser.ConfigParser(interpolation=
  && rm /tmp/requirements.txt
 
 COPY . .
-RUN pip install -e .
+# The `scheduler` extra: luigid's task history (SQLAlchemy 1.4) and Prometheus metrics.
+RUN pip install -e '.[scheduler]'
 
 # Non-root runtime user. /app/data is the local lake + embedded Postgres of the
 # default luigi.cfg; /data/luigid holds luigid's state and logs (a named volume

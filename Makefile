@@ -24,6 +24,14 @@ run: venv
 test: venv-test
 	$(BIN)/pytest
 
+## Central scheduler + visualizer on http://127.0.0.1:8082 (task history at /history, metrics at /metrics).
+## Run workers against it without --local-scheduler: .venv/bin/luigi --module workflows RunAll --date …
+scheduler: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[scheduler]'
+	mkdir -p data/luigid/log
+	LUIGI_CONFIG_PATH=conf/scheduler.cfg $(BIN)/luigid --address 127.0.0.1 --port 8082 \
+		--state-path data/luigid/state.pickle --logdir data/luigid/log
+
 ## Staging-load benchmark (1,000,000 rows, project load vs plain COPY).
 bench: venv-test
 	$(BIN)/python bench/bench_load.py

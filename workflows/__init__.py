@@ -5,6 +5,11 @@ RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …`
 """
 from luigi.tools.range import RangeDaily
 
+from workflows import settings
+
+if settings.invoked_by_luigi_cli():  # one clear line per bad setting, before anything is scheduled
+    settings.validate_or_exit()
+
 from workflows import runlog  # noqa: F401 - registers the run-log and alert event handlers
 from workflows.extract import Extract
 from workflows.load import Load
