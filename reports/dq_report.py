@@ -45,6 +45,7 @@ class ReportData:
     flow: list[dict]          # FLOW_COLUMNS
     quarantine: list[dict]    # pipeline, entity, rule, reason, records, sample
     trend: list[dict] = field(default_factory=list)  # ds, pipeline, entity, pass_rate, valid_rows, staging_rows
+    task_runs: list[dict] = field(default_factory=list)  # etl.task_runs per task family and pipeline for ds
 
 
 def overall_status(checks: list[dict]) -> str:
@@ -275,6 +276,16 @@ def _about(wb: Workbook, data: ReportData) -> None:
         ws.cell(row=i, column=1, value=s).fill = FILLS[s]
         ws.cell(row=i, column=2, value=text)
     row += len(legend) + 2
+    ws.cell(row=row, column=1, value="Task runs for this ds (etl.task_runs)").font = BOLD
+    cols = ("task_family", "pipeline", "succeeded", "failed", "rows_out", "rows_quarantined", "seconds", "last_finished_at")
+    _header(ws, row + 1, cols)
+    for i, r in enumerate(data.task_runs, start=row + 2):
+        for j, name in enumerate(cols, start=1):
+            value = r.get(name)
+            if isinstance(value, dt.datetime):
+                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            ws.cell(row=i, column=j, value=float(value) if name == "seconds" and value is not None else value)
+    row += len(data.task_runs) + 3
     ws.cell(row=row, column=1, value="Sheets").font = BOLD
     for i, name in enumerate(wb.sheetnames, start=row + 1):
         cell = ws.cell(row=i, column=1, value=name)

@@ -39,6 +39,14 @@ SELECT q.pipeline, q.entity, q.rule, q.reason, q.records, q.sample
   FROM etl.dq_quarantine q JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id)
  WHERE q.ds = %(ds)s ORDER BY q.pipeline, q.entity, q.records DESC, q.rule, q.reason
 """
+_TASK_RUNS = """
+SELECT task_family, pipeline, count(*) FILTER (WHERE status = 'success') AS succeeded,
+       count(*) FILTER (WHERE status = 'failed') AS failed, sum(rows_out) AS rows_out,
+       sum(rows_quarantined) AS rows_quarantined, round(sum(seconds)::numeric, 2) AS seconds,
+       max(finished_at) AS last_finished_at
+  FROM etl.task_runs WHERE ds = %(ds)s
+ GROUP BY task_family, pipeline ORDER BY pipeline NULLS FIRST, task_family
+"""
 _TREND = """
 WITH runs AS (SELECT * FROM etl.dq_latest_runs WHERE ds <= %(ds)s AND ds > %(ds)s::date - %(days)s),
 pass AS (
@@ -75,6 +83,7 @@ def read_report_data(ds: dt.date) -> ReportData:
                 ds=ds, generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), version=project_version(),
                 runs=rows("SELECT pipeline, run_id, checked_at FROM etl.dq_latest_runs WHERE ds = %(ds)s ORDER BY pipeline"),
                 checks=rows(_CHECKS), flow=rows(_FLOW), quarantine=rows(_QUARANTINE), trend=rows(_TREND),
+                task_runs=rows(_TASK_RUNS),
             )
     finally:
         conn.close()
