@@ -1,12 +1,14 @@
 """Warehouse connections: a configured DSN, or the embedded PostgreSQL (pgserver) started on demand.
 
 The schema is created idempotently from ``sql/ddl/*.sql`` (in file-name order)
-the first time a process connects, under an advisory lock so that concurrent
-workers do not race on CREATE.
+the first time a process connects to a warehouse whose ``etl.schema_versions`` does
+not hold the hash of those files, under an advisory lock so that concurrent workers
+do not race on CREATE.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import warnings
@@ -23,7 +25,7 @@ log = logging.getLogger("luigi-interface")
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _MIGRATION_LOCK = 4242_0001
 _servers: dict[str, object] = {}
-_migrated: set[tuple[int, str]] = set()
+_migrated: set[str] = set()
 _shared: dict[tuple[int, str], psycopg2.extensions.connection] = {}
 
 
@@ -55,12 +57,35 @@ def read_sql(relpath: str) -> str:
     return path.read_text()
 
 
+def _ddl() -> tuple[str, list[str]]:
+    """(sha256 of all DDL files, their texts in file-name order)."""
+    texts = [p.read_text() for p in sorted((SQL_DIR / "ddl").glob("*.sql"))]
+    return hashlib.sha256("\x00".join(texts).encode()).hexdigest(), texts
+
+
+def _applied(cur, ddl_hash: str) -> bool:
+    cur.execute("SELECT to_regclass('etl.schema_versions') IS NOT NULL")
+    if not cur.fetchone()[0]:
+        return False
+    cur.execute("SELECT 1 FROM etl.schema_versions WHERE ddl_hash = %s", (ddl_hash,))
+    return cur.fetchone() is not None
+
+
 def migrate(conn: psycopg2.extensions.connection) -> None:
-    """Apply every sql/ddl/*.sql file; each is idempotent (IF NOT EXISTS / OR REPLACE)."""
+    """Apply every sql/ddl/*.sql file (each idempotent: IF NOT EXISTS / OR REPLACE), unless this
+    exact set of files was already applied (a hash in etl.schema_versions): one query per process."""
+    ddl_hash, texts = _ddl()
     with conn, conn.cursor() as cur:
+        if _applied(cur, ddl_hash):
+            return
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-        for path in sorted((SQL_DIR / "ddl").glob("*.sql")):
-            cur.execute(path.read_text())
+        if _applied(cur, ddl_hash):  # another process applied it while we waited
+            return
+        for text in texts:
+            cur.execute(text)
+        cur.execute("CREATE TABLE IF NOT EXISTS etl.schema_versions "
+                    "(ddl_hash text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        cur.execute("INSERT INTO etl.schema_versions (ddl_hash) VALUES (%s) ON CONFLICT DO NOTHING", (ddl_hash,))
 
 
 def _raw_connect(target_dsn: str) -> psycopg2.extensions.connection:
@@ -74,10 +99,9 @@ def connect() -> psycopg2.extensions.connection:
     """A new connection to a migrated warehouse (caller closes it)."""
     target = dsn()
     conn = _raw_connect(target)
-    key = (os.getpid(), target)
-    if key not in _migrated:
+    if target not in _migrated:
         migrate(conn)
-        _migrated.add(key)
+        _migrated.add(target)
     return conn
 
 

@@ -130,7 +130,7 @@ def test_range_daily_runs_30_dates_once_then_nothing(pg_dsn, tmp_path):
                 "runall": {"pipelines": '["fakestore"]'}}
     with luigi_settings(settings):
         first = luigi.build([RangeDaily(of=RunAll, start=start, stop=stop, now=NOW)], local_scheduler=True,
-                            detailed_summary=True, workers=2)
+                            detailed_summary=True, workers=1)
         assert first.status.name == "SUCCESS", first.summary_text
         assert scheduled_dates(first) == [start + dt.timedelta(days=i) for i in range(30)]
         second = luigi.build([RangeDaily(of=RunAll, start=start, stop=stop, now=NOW)], local_scheduler=True,
