@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from workflows.declarations import Pipeline
-from workflows.pipelines import fakestore
+from workflows.pipelines import activity, fakestore
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (fakestore.PIPELINE,)}
+PIPELINES: dict[str, Pipeline] = {p.name: p for p in (fakestore.PIPELINE, activity.PIPELINE)}
 
 
 def get(name: str) -> Pipeline:
