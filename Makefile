@@ -32,9 +32,11 @@ scheduler: $(BIN)/python
 	LUIGI_CONFIG_PATH=conf/scheduler.cfg $(BIN)/luigid --address 127.0.0.1 --port 8082 \
 		--state-path data/luigid/state.pickle --logdir data/luigid/log
 
-## Staging-load benchmark (1,000,000 rows, project load vs plain COPY).
+## Benchmarks: staging load vs plain COPY (1M rows), RangeDaily decision over 400 done dates.
+## Per pipeline: bench/bench_activity.py, bench/bench_content.py, bench/bench_bikes.py.
 bench: venv-test
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_range.py --dates 400
 
 clean:
 	rm -rf data

@@ -119,7 +119,8 @@ def test_compose_cfg_runs_against_s3_and_postgres_over_tcp(pg_server, s3_server,
     env = {**os.environ, "LUIGI_CONFIG_PATH": str(REPO / "conf/compose.cfg"),
            "MINIO_ROOT_USER": "testing", "MINIO_ROOT_PASSWORD": "testing", "S3_ENDPOINT_URL": s3_server,
            "POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": "", "POSTGRES_HOST": "127.0.0.1",
-           "POSTGRES_PORT": str(proxy.port), "POSTGRES_DB": db, "ALERT_WEBHOOK_URL": ""}
+           "POSTGRES_PORT": str(proxy.port), "POSTGRES_DB": db, "ALERT_WEBHOOK_URL": "",
+           "ACTIVITY_PSEUDONYM_KEY": "test-key"}
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "luigi", "--module", "workflows", "RunAll", "--date", "2026-11-20",
