@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from workflows.declarations import Pipeline
-from workflows.pipelines import activity, fakestore
+from workflows.pipelines import activity, content, fakestore
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (fakestore.PIPELINE, activity.PIPELINE)}
+PIPELINES: dict[str, Pipeline] = {p.name: p for p in (fakestore.PIPELINE, activity.PIPELINE, content.PIPELINE)}
 
 
 def get(name: str) -> Pipeline:

@@ -1,0 +1,67 @@
+-- article_daily_metrics ← staging.content_ga4_events (all history) + current CMS attributes,
+-- for exactly the (event_date, content_id) keys the %(ds)s file touched.
+--
+-- Grain: event_date (UTC) × content_id.
+--   pageviews             page_view events
+--   sessions              distinct (user_pseudo_id, session_id): a ga_session_id is unique per user only
+--   users                 distinct user_pseudo_id
+--   engagement_events     user_engagement, scroll and click events
+--   engagement_time_msec  sum of engagement_time_msec (NULL counts 0)
+--   site … published_at   from the newest CMS snapshot that lists the article (NULL if none does)
+-- Late data is exact: a touched key is recomputed from every staged event with that key, never
+-- incremented (no old + new), so late and re-sent rows count once and distinct counts stay right.
+-- Rows whose values did not change are not written: re-running changes nothing.
+
+-- ── recompute the touched keys from all history ─────────────────────────────
+WITH touched AS (
+    SELECT DISTINCT event_date, content_id
+      FROM staging.content_ga4_events
+     WHERE ds = %(ds)s
+),
+recomputed AS (
+    SELECT e.event_date,
+           e.content_id,
+           count(*) FILTER (WHERE e.event_name = 'page_view')   AS pageviews,
+           count(DISTINCT (e.user_pseudo_id, e.session_id))    AS sessions,
+           count(DISTINCT e.user_pseudo_id)                    AS users,
+           count(*) FILTER (WHERE e.event_name <> 'page_view')  AS engagement_events,
+           coalesce(sum(e.engagement_time_msec), 0)            AS engagement_time_msec
+      FROM touched AS t
+      JOIN staging.content_ga4_events AS e
+        ON e.event_date = t.event_date AND e.content_id = t.content_id
+     GROUP BY e.event_date, e.content_id
+),
+with_article AS (
+    SELECT r.event_date, r.content_id, a.site, a.title, a.author, a.section, a.published_at,
+           r.pageviews, r.sessions, r.users, r.engagement_events, r.engagement_time_msec
+      FROM recomputed AS r
+      LEFT JOIN staging.content_cms_articles_latest AS a ON a.content_id = r.content_id
+)
+INSERT INTO mart.article_daily_metrics AS m
+       (event_date, content_id, site, title, author, section, published_at,
+        pageviews, sessions, users, engagement_events, engagement_time_msec)
+SELECT event_date, content_id, site, title, author, section, published_at,
+       pageviews, sessions, users, engagement_events, engagement_time_msec
+  FROM with_article
+    ON CONFLICT (event_date, content_id) DO UPDATE
+   SET site = EXCLUDED.site, title = EXCLUDED.title, author = EXCLUDED.author,
+       section = EXCLUDED.section, published_at = EXCLUDED.published_at,
+       pageviews = EXCLUDED.pageviews, sessions = EXCLUDED.sessions, users = EXCLUDED.users,
+       engagement_events = EXCLUDED.engagement_events, engagement_time_msec = EXCLUDED.engagement_time_msec
+ WHERE (m.site, m.title, m.author, m.section, m.published_at,
+        m.pageviews, m.sessions, m.users, m.engagement_events, m.engagement_time_msec)
+       IS DISTINCT FROM
+       (EXCLUDED.site, EXCLUDED.title, EXCLUDED.author, EXCLUDED.section, EXCLUDED.published_at,
+        EXCLUDED.pageviews, EXCLUDED.sessions, EXCLUDED.users, EXCLUDED.engagement_events,
+        EXCLUDED.engagement_time_msec);
+
+-- ── articles whose newest snapshot is this ds: their attributes on every date ──
+UPDATE mart.article_daily_metrics AS m
+   SET site = a.site, title = a.title, author = a.author, section = a.section, published_at = a.published_at
+  FROM staging.content_cms_articles_latest AS a
+ WHERE a.ds = %(ds)s
+   AND a.content_id = m.content_id
+   AND (m.site, m.title, m.author, m.section, m.published_at)
+       IS DISTINCT FROM (a.site, a.title, a.author, a.section, a.published_at);
+
+SELECT count(*) FROM mart.article_daily_metrics WHERE event_date = %(ds)s;

@@ -1,0 +1,211 @@
+"""Content CSV stager on tiny inline files: typing, quarantine rules and reasons, line numbers, NULL vs ''."""
+import datetime as dt
+import json
+import random
+import re
+from decimal import Decimal
+
+import jsonschema
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workflows.declarations import Column, Entity
+from workflows.pipelines.content import CMS_ARTICLES, GA4_EVENTS, GAM_DELIVERY, csv_stage
+from workflows.pipelines.content.csv_stage import cast_column, compile_contract, stage_csv
+from workflows.pipelines.content.landing import describe
+from workflows.stage import SCHEMA_DIR
+
+UTC = dt.timezone.utc
+DS = dt.date(2026, 11, 20)
+GA4_HEADER = "event_timestamp,event_name,user_pseudo_id,session_id,content_id,page_location,engagement_time_msec,device_category,country"
+GAM_HEADER = "served_at,site,ad_unit,line_item,creative,content_id,impressions,clicks,revenue_usd"
+
+
+def run(entity, tmp_path, lines):
+    raw = tmp_path / "raw.csv"
+    raw.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.parquet"
+    rows, rejects = stage_csv(entity, str(raw), str(out), DS)
+    table = pq.read_table(out)
+    assert table.num_rows == rows
+    assert table.schema == entity.arrow_schema()
+    return table.to_pylist(), rejects
+
+
+def test_ga4_rows_are_typed_and_bad_lines_quarantined_with_rule_reason_and_line(tmp_path):
+    lines = [
+        GA4_HEADER,
+        '"2026-11-20T10:00:00.123456Z","page_view","1.16",1795168800,7,"https://x/a/7",,"mobile","US"',
+        "not,enough,fields",
+        "2026-11-20T11:00:00+02:00,scroll,2.16,1795168800,8,,1500,,",
+        "2026-11-20T25:00:00Z,page_view,1.16,1795168800,7,,,mobile,US",
+        "2026-11-20T10:00:00Z,purchase,1.16,1795168800,7,,,mobile,US",
+        "2026-11-20T10:00:00Z,click,1.16,first,7,,,mobile,US",
+        "2026-11-20T10:00:00Z,click,,1795168800,7,,,mobile,US",
+        "2026-11-20T10:00:00Z,click,1.16,1795168800,7,,-1,mobile,US",
+        "2026-11-20T10:00:00Z,click,1.16,1795168800,7,,,phone,US",
+        "2026-11-20 10:00:00Z,click,1.16,1795168800,7,,,mobile,US",
+    ]
+    staged, rejects = run(GA4_EVENTS, tmp_path, lines)
+    assert staged == [
+        {"event_at": dt.datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC), "event_name": "page_view",
+         "user_pseudo_id": "1.16", "session_id": 1795168800, "content_id": 7, "page_location": "https://x/a/7",
+         "engagement_time_msec": None, "device_category": "mobile", "country": "US"},
+        {"event_at": dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC), "event_name": "scroll", "user_pseudo_id": "2.16",
+         "session_id": 1795168800, "content_id": 8, "page_location": None, "engagement_time_msec": 1500,
+         "device_category": None, "country": None},
+    ]
+    got = [(r["line"], r["rule"], r["reason"]) for r in rejects]
+    assert got == [
+        (3, "csv", "expected 9 fields, found 3"),
+        (5, "type", "$.event_timestamp: '2026-11-20T25:00:00Z' is not a valid timestamp[us, tz=UTC]"),
+        (6, "schema", "$.event_name: 'purchase' is not one of ['page_view', 'user_engagement', 'scroll', 'click']"),
+        (7, "type", "$.session_id: 'first' is not a valid int64"),
+        (8, "schema", "$.user_pseudo_id: None is not of type 'string'"),
+        (9, "schema", "$.engagement_time_msec: -1 is less than the minimum of 0"),
+        (10, "schema", "$.device_category: 'phone' is not one of ['desktop', 'mobile', 'tablet', None]"),
+        (11, "schema", f"$.event_timestamp: {'2026-11-20 10:00:00Z'!r} does not match {pattern('ga4_events', 'event_timestamp')!r}"),
+    ]
+    assert rejects[0]["record"] == lines[2]  # the line as received
+    assert rejects[3]["record"]["session_id"] == "first"  # the record as read
+
+
+def pattern(entity: str, field: str) -> str:
+    return json.loads((SCHEMA_DIR / f"content/{entity}.json").read_text())["properties"][field]["pattern"]
+
+
+def test_null_and_empty_string_stay_distinct(tmp_path):
+    row = '2026-11-20T10:00:00Z,page_view,1.16,1795168800,7,{},,mobile,{}'
+    staged, rejects = run(GA4_EVENTS, tmp_path, [GA4_HEADER, row.format("", '""'), row.format('""', "")])
+    assert not rejects
+    assert [(r["page_location"], r["country"]) for r in staged] == [(None, ""), ("", None)]
+
+
+def test_na_like_text_is_a_value_not_null(tmp_path):
+    staged, rejects = run(GA4_EVENTS, tmp_path, [GA4_HEADER, "2026-11-20T10:00:00Z,page_view,NULL,1,7,N/A,,mobile,NA"])
+    assert not rejects
+    assert (staged[0]["user_pseudo_id"], staged[0]["page_location"], staged[0]["country"]) == ("NULL", "N/A", "NA")
+
+
+def test_gam_source_line_counts_quarantined_and_blank_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_stage, "BLOCK_BYTES", 256)  # many small batches
+    good = "2026-11-20T{h:02d}:00:00Z,s,top,LI-1,CR-1,{c},100,{k},1.500000"
+    lines = [GAM_HEADER]
+    expected = {}
+    for i in range(40):
+        if i % 7 == 3:
+            lines.append("broken,line")
+        elif i % 11 == 5:
+            lines.append(good.format(h=i % 24, c=i + 1, k=101))  # passes the contract (clicks > impressions is a check)
+            expected[len(lines)] = i + 1
+        elif i % 13 == 6:
+            lines.append(good.format(h=i % 24, c=i + 1, k=1).replace(",100,", ",-100,"))
+        else:
+            lines.append(good.format(h=i % 24, c=i + 1, k=1))
+            expected[len(lines)] = i + 1
+    staged, rejects = run(GAM_DELIVERY, tmp_path, lines)
+    assert {r["source_line"]: r["content_id"] for r in staged} == expected
+    assert {r["line"] for r in rejects} == set(range(2, len(lines) + 1)) - set(expected)
+    assert {r["rule"] for r in rejects} == {"csv", "schema"}
+    assert staged[0]["revenue_usd"] == Decimal("1.500000")
+
+
+def test_revenue_with_more_than_six_decimals_is_a_type_error(tmp_path):
+    staged, rejects = run(GAM_DELIVERY, tmp_path, [GAM_HEADER, "2026-11-20T01:00:00Z,s,top,LI-1,CR-1,3,10,1,0.1234567"])
+    assert not staged
+    assert [(r["rule"], r["reason"]) for r in rejects] == [("type", "$.revenue_usd: '0.1234567' is not a valid decimal128(18, 6)")]
+
+
+def test_cms_snapshot_key_must_be_unique_first_line_wins(tmp_path):
+    header = "content_id,site,title,author,section,publish_timestamp"
+    staged, rejects = run(CMS_ARTICLES, tmp_path, [
+        header, "1,s,First,,news,2026-01-01T00:00:00Z", "2,s,Two,a,news,", "1,s,Again,,news,2026-01-01T00:00:00Z",
+    ])
+    assert [(r["content_id"], r["title"]) for r in staged] == [(1, "First"), (2, "Two")]
+    assert [(r["line"], r["rule"], r["reason"]) for r in rejects] == [(4, "duplicate_key", "duplicate content_id = 1 (first at line 2)")]
+
+
+def test_missing_column_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"has no column\(s\) \['country'\]"):
+        run(GA4_EVENTS, tmp_path, [GA4_HEADER.replace(",country", ""), "x,y"])
+
+
+def test_undecodable_file_is_a_clear_error(tmp_path):
+    raw = tmp_path / "raw.csv"
+    raw.write_bytes(f"{GA4_HEADER}\n2026-11-20T10:00:00Z,page_view,\xff\xfe,1,7,,,mobile,US\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"raw.csv: cannot parse the CSV after line \d+: .*invalid UTF8"):
+        stage_csv(GA4_EVENTS, str(raw), str(tmp_path / "out.parquet"), DS)
+
+
+def test_unterminated_quote_is_quarantined_and_the_line_count_shows_what_it_swallowed(tmp_path):
+    good = "2026-11-20T10:00:00Z,page_view,1.16,1,7,,,mobile,US"
+    lines = [GA4_HEADER, good, good.replace(",,,", ',"never closed,,'), good, good]
+    staged, rejects = run(GA4_EVENTS, tmp_path, lines)
+    assert len(staged) == 1 and [(r["line"], r["rule"]) for r in rejects] == [(3, "csv")]
+    assert rejects[0]["record"].count("\n") == 2  # the rest of the file went into the bad record
+    meta = describe(str(tmp_path / "raw.csv"))
+    assert meta["record_count"] == 4 != len(staged) + len(rejects)  # raw_vs_staged reconciliation flags it
+
+
+def test_cast_column_finds_every_bad_value():
+    raw = pa.array(["1", "x", None, "3", "4.5", "-2", "", "7"] * 40, pa.string())
+    typed, bad = cast_column(raw, pa.int64())
+    assert bad == [i for i, v in enumerate(raw.to_pylist()) if v is not None and not re.fullmatch(r"-?[0-9]+", v)]
+    assert typed.to_pylist() == [int(v) if v is not None and re.fullmatch(r"-?[0-9]+", v) else None for v in raw.to_pylist()]
+
+
+def test_contract_refuses_keywords_it_cannot_evaluate(tmp_path):
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"a": {"type": "integer", "multipleOf": 2}}}))
+    entity = Entity(name="e", schema=str(schema), key=("a",), columns=(Column("a", pa.int64(), "a"),))
+    with pytest.raises(ValueError, match="multipleOf"):
+        compile_contract(entity)
+
+
+def test_vectorised_contract_agrees_with_jsonschema(tmp_path):
+    """Random rows from pools of good and bad values: quarantined exactly when jsonschema (or typing) says so."""
+    pools = {
+        "event_timestamp": ["2026-11-20T10:00:00Z", "2026-11-20T10:00:00.5+01:00", "2026-11-20 10:00:00Z", "x", ""],
+        "event_name": ["page_view", "click", "Click", ""],
+        "user_pseudo_id": ["1.2", '""', ""],
+        "session_id": ["1", "0", "-3", "9", "1.5", ""],
+        "content_id": ["4", "0", "x", ""],
+        "page_location": ["https://a", '""', ""],
+        "engagement_time_msec": ["0", "10", "-1", ""],
+        "device_category": ["mobile", "desktop", "tv", ""],
+        "country": ["US", "X" * 65, ""],
+    }
+    rng = random.Random(4)
+    rows = [[pool[0] if rng.random() < 0.85 else rng.choice(pool) for pool in pools.values()] for _ in range(400)]
+    _, rejects = run(GA4_EVENTS, tmp_path, [GA4_HEADER] + [",".join(r) for r in rows])
+    check = jsonschema.Draft202012Validator(json.loads((SCHEMA_DIR / "content/ga4_events.json").read_text()))
+
+    def expected_bad(row) -> bool:
+        record = {}
+        for field, text in zip(pools, row):
+            value = None if text == "" else ("" if text == '""' else text)
+            if field in ("session_id", "content_id", "engagement_time_msec") and value is not None:
+                if not re.fullmatch(r"-?[0-9]+", value):
+                    return True  # does not type as an integer
+                value = int(value)
+            if field == "event_timestamp" and value is not None:
+                try:
+                    if dt.datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is None:
+                        return True
+                except ValueError:
+                    return True
+            record[field] = value
+        return not check.is_valid(record)
+
+    assert {r["line"] for r in rejects} == {i + 2 for i, row in enumerate(rows) if expected_bad(row)}
+    assert 0 < len(rejects) < len(rows)
+
+
+def test_every_content_column_has_a_contract():
+    for entity in (GA4_EVENTS, GAM_DELIVERY, CMS_ARTICLES):
+        contract = compile_contract(entity)
+        sourced = [c.source for c in entity.columns if c.source]
+        assert [r.field for r in contract.rules] == sourced
+        assert set(contract.required) == set(sourced)
+    assert GA4_HEADER.split(",") == [c.source for c in GA4_EVENTS.columns]
