@@ -14,9 +14,12 @@ from workflows import runlog  # noqa: F401 - registers the run-log and alert eve
 from workflows.extract import Extract
 from workflows.load import Load
 from workflows.mart import Mart
+from workflows.pipelines.activity.export import ActivityExport
+from workflows.pipelines.content.refresh import RefreshDailySummary
 from workflows.quality import Check
 from workflows.report import DQReport
 from workflows.runall import RunAll
 from workflows.stage import Stage
 
-__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Check", "DQReport", "RangeDaily"]
+__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Check", "DQReport", "RangeDaily",
+           "ActivityExport", "RefreshDailySummary"]
