@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from workflows.declarations import Pipeline
-from workflows.pipelines import activity, content, fakestore
+from workflows.pipelines import activity, bikes, content, fakestore, library
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (fakestore.PIPELINE, activity.PIPELINE, content.PIPELINE)}
+PIPELINES: dict[str, Pipeline] = {
+    p.name: p for p in (fakestore.PIPELINE, content.PIPELINE, activity.PIPELINE, bikes.PIPELINE, library.PIPELINE)
+}
 
 
 def get(name: str) -> Pipeline:

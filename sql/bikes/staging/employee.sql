@@ -1,0 +1,2 @@
+-- staging.bikes_employee ← incoming: upsert on the table's key where modifieddate is not older and values differ.
+SELECT staging.upsert_incoming('staging.bikes_employee', 'modifieddate');

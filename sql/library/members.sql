@@ -1,0 +1,19 @@
+-- library.members ← the members that changed on %(ds)s (its staging partition): new ones inserted,
+-- known ones updated when the staged row is not older (updated_at) and differs. A day loaded again,
+-- or an older day loaded after a newer one, changes nothing.
+
+MERGE INTO library.members AS t
+USING (SELECT member_id, full_name, email, city, joined_at, is_active, updated_at, ds
+         FROM staging.library_members
+        WHERE ds = %(ds)s) AS s
+   ON t.member_id = s.member_id
+WHEN MATCHED AND s.updated_at >= t.updated_at
+             AND (t.full_name, t.email, t.city, t.joined_at, t.is_active, t.updated_at)
+                 IS DISTINCT FROM (s.full_name, s.email, s.city, s.joined_at, s.is_active, s.updated_at) THEN
+    UPDATE SET full_name = s.full_name, email = s.email, city = s.city, joined_at = s.joined_at,
+               is_active = s.is_active, updated_at = s.updated_at, ds = s.ds
+WHEN NOT MATCHED THEN
+    INSERT (member_id, full_name, email, city, joined_at, is_active, updated_at, ds)
+    VALUES (s.member_id, s.full_name, s.email, s.city, s.joined_at, s.is_active, s.updated_at, s.ds);
+
+SELECT count(*) FROM library.members WHERE ds = %(ds)s;

@@ -1,0 +1,18 @@
+-- library.rents ← the rents that changed on %(ds)s (its staging partition: new rents and returns): new
+-- ones inserted, known ones updated when the staged row is not older (updated_at) and differs.
+
+MERGE INTO library.rents AS t
+USING (SELECT rent_id, member_id, book_id, rented_at, due_at, returned_at, updated_at, ds
+         FROM staging.library_rents
+        WHERE ds = %(ds)s) AS s
+   ON t.rent_id = s.rent_id
+WHEN MATCHED AND s.updated_at >= t.updated_at
+             AND (t.member_id, t.book_id, t.rented_at, t.due_at, t.returned_at, t.updated_at)
+                 IS DISTINCT FROM (s.member_id, s.book_id, s.rented_at, s.due_at, s.returned_at, s.updated_at) THEN
+    UPDATE SET member_id = s.member_id, book_id = s.book_id, rented_at = s.rented_at, due_at = s.due_at,
+               returned_at = s.returned_at, updated_at = s.updated_at, ds = s.ds
+WHEN NOT MATCHED THEN
+    INSERT (rent_id, member_id, book_id, rented_at, due_at, returned_at, updated_at, ds)
+    VALUES (s.rent_id, s.member_id, s.book_id, s.rented_at, s.due_at, s.returned_at, s.updated_at, s.ds);
+
+SELECT count(*) FROM library.rents WHERE ds = %(ds)s;
