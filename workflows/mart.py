@@ -36,7 +36,7 @@ class Mart(PipelineTask):
     def run(self):
         statement = warehouse.read_sql(self.mart_decl.sql)
         with warehouse.transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"mart.{self.mart}",))
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"mart/{self.pipeline}/{self.mart}",))
             cur.execute(statement, {"ds": self.date})
             rows = cur.fetchone()[0]  # each mart file ends by counting the ds's rows
             self.output().write(cur, rows)
