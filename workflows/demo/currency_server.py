@@ -7,10 +7,10 @@ USD against (its ``sales.currencyrate`` rows), so every rate's currency is serve
 """
 from __future__ import annotations
 
-import json
 import os
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from workflows.demo.http_json import JsonHandler, start_server
 
 MODIFIED = "2008-04-30T00:00:00"
 CURRENCIES = (
@@ -32,20 +32,14 @@ def currencies() -> list[dict]:
     return [{"currencycode": c, "name": n, "modifieddate": MODIFIED} for c, n in CURRENCIES] + [DEFECT]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     server_version = "CurrencyDemo/1.0"
 
-    def log_message(self, fmt, *args):  # quiet: the run log is Luigi's
-        pass
-
     def do_GET(self):  # noqa: N802 - http.server API
-        status, body = (200, currencies()) if self.path.split("?")[0] == "/currencies" else (404, {"error": self.path})
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        if self.path.split("?")[0] == "/currencies":
+            self.send_json(200, currencies())
+        else:
+            self.send_json(404, {"error": self.path})
 
 
 _running: dict[int, ThreadingHTTPServer] = {}
@@ -55,9 +49,6 @@ def base_url() -> str:
     """The base URL of this process's currency API, started on first use."""
     pid = os.getpid()
     if pid not in _running:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, name="currency-demo", daemon=True).start()
-        _running[pid] = httpd
+        _running[pid] = start_server(_Handler, "currency-demo")
     host, port = _running[pid].server_address[:2]
     return f"http://{host}:{port}"
