@@ -206,3 +206,26 @@ def test_same_date_twice_gives_the_same_numbers(env):
     runs, pipelines = env.query("SELECT count(DISTINCT run_id), count(DISTINCT pipeline) FROM etl.dq_results WHERE ds = %s", (D1,))[0]
     assert runs == 2 * pipelines  # a second run appended, nothing replaced
     assert sheets() == first
+
+
+@pytest.mark.parametrize("env", ["local"], indirect=True)
+def test_row_count_anomaly_uses_trailing_history(env):
+    days = [D1 - dt.timedelta(days=i) for i in (3, 2, 1, 0)]
+    for day in days:
+        build(RunAll(date=day))
+    history = [env.query("SELECT count(*) FROM staging.fakestore_carts WHERE ds = %s", (d,))[0][0] for d in days]
+    anomaly = "SELECT status, observed, message FROM etl.dq_results WHERE ds = %s AND entity = 'carts' " \
+              "AND check_type = 'row_count_anomaly' ORDER BY id DESC LIMIT 1"
+    status, observed, message = env.query(anomaly, (D1,))[0]
+    mean = sum(history[:3]) / 3
+    assert (status, message) == ("pass", None)
+    assert observed.startswith(f"{history[3]} rows vs mean {mean:.1f} of 3 days")
+
+    # most of the day's rows vanish: the warn-severity anomaly check flags it, the gate holds
+    env.query("DELETE FROM staging.fakestore_carts WHERE ds = %s AND cart_id %% 4 <> 0", (D1,))
+    left = env.query("SELECT count(*) FROM staging.fakestore_carts WHERE ds = %s", (D1,))[0][0]
+    assert abs(left - mean) / mean > 0.5
+    with pytest.raises(CheckFailed):  # parquet_vs_table (error severity) fails too: rows went missing
+        Check(date=D1, pipeline="fakestore").run()
+    status, observed, _ = env.query(anomaly, (D1,))[0]
+    assert status == "warn" and observed.startswith(f"{left} rows vs mean {mean:.1f} of 3 days")
