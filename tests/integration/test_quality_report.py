@@ -8,7 +8,9 @@ import datetime as dt
 import io
 import json
 import shutil
+import threading
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import luigi
@@ -229,3 +231,36 @@ def test_row_count_anomaly_uses_trailing_history(env):
         Check(date=D1, pipeline="fakestore").run()
     status, observed, _ = env.query(anomaly, (D1,))[0]
     assert status == "warn" and observed.startswith(f"{left} rows vs mean {mean:.1f} of 3 days")
+
+
+class _DriftingApi(BaseHTTPRequestHandler):
+    """A FakeStore-compatible API whose products grew a field the contract does not know."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        body = []
+        if self.path.startswith("/products"):
+            body = [{"id": i, "title": f"p{i}", "price": 10.5, "category": "electronics", "discount": 0.1,
+                     "rating": {"rate": 4.0, "count": 1}} for i in (1, 2)]
+        payload = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.mark.parametrize("env", ["local"], indirect=True)
+def test_schema_drift_is_reported_as_warn(env):
+    api = ThreadingHTTPServer(("127.0.0.1", 0), _DriftingApi)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    try:
+        with luigi_settings({"fakestore": {"base_url": f"http://127.0.0.1:{api.server_address[1]}"}}):
+            build(RunAll(date=D1))
+    finally:
+        api.shutdown()
+    drift = env.query("SELECT status, observed FROM etl.dq_results WHERE ds = %s AND entity = 'products' "
+                      "AND check_type = 'schema_drift'", (D1,))
+    assert drift == [("warn", "unknown fields: ['discount']; required fields absent: none")]
+    assert env.query("SELECT count(*) FROM staging.fakestore_products WHERE ds = %s", (D1,))[0][0] == 2
