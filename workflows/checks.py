@@ -52,8 +52,14 @@ def _layer_of(table: str) -> str:
     return {"staging": "staging", "mart": "mart"}.get(schema, "mart")
 
 
-def parse_checks(pipeline: str, entity: str, doc: dict, source: str = "<inline>") -> list[CheckSpec]:
-    """Resolve defaults and validate a checks document; add the default reconciliations."""
+def parse_checks(
+    pipeline: str, entity: str, doc: dict, source: str = "<inline>", entity_key: tuple[str, ...] = ()
+) -> list[CheckSpec]:
+    """Resolve defaults and validate a checks document; add the default reconciliations.
+
+    A failing row is identified in samples by the check's ``key``, else (on the entity's
+    staging table) by the entity's key, else by the checked columns: samples show keys,
+    not the checked (possibly personal) values."""
     if not isinstance(doc, dict) or not isinstance(doc.get("checks", []), list):
         raise CheckDeclarationError(f"{source}: expected an object with a 'checks' list")
     staging_table = f"staging.{pipeline}_{entity}"
@@ -88,16 +94,18 @@ def parse_checks(pipeline: str, entity: str, doc: dict, source: str = "<inline>"
         layer = c.get("layer") or ("raw" if ctype == "schema_drift" or c.get("between") == "raw_vs_staged" else _layer_of(table))
         specs.append(CheckSpec(
             pipeline=pipeline, entity=entity, name=name, type=ctype, severity=severity, table=table, layer=layer,
-            partition=c.get("partition", "ds"), columns=columns, key=tuple(c.get("key") or columns),
+            partition=c.get("partition", "ds"), columns=columns,
+            key=tuple(c.get("key") or (entity_key if table == staging_table else ()) or columns),
             where=c.get("where"), options=c,
         ))
     return specs
 
 
-def load_checks(schemas_dir: Path, pipeline: str, entities: list[str]) -> list[CheckSpec]:
-    """Every entity's checks (an entity without a file gets the default reconciliations)."""
+def load_checks(schemas_dir: Path, pipeline: str, entities: dict[str, tuple[str, ...]]) -> list[CheckSpec]:
+    """Every entity's checks (an entity without a file gets the default reconciliations);
+    ``entities`` maps each entity name to its key."""
     specs = []
-    for entity in entities:
+    for entity, key in entities.items():
         path = schemas_dir / pipeline / f"{entity}.checks.json"
         doc = {"checks": []}
         if path.is_file():
@@ -105,7 +113,7 @@ def load_checks(schemas_dir: Path, pipeline: str, entities: list[str]) -> list[C
                 doc = json.loads(path.read_text())
             except json.JSONDecodeError as exc:
                 raise CheckDeclarationError(f"{path}: not valid JSON: {exc}") from None
-        specs.extend(parse_checks(pipeline, entity, doc, str(path)))
+        specs.extend(parse_checks(pipeline, entity, doc, str(path), tuple(key)))
     return specs
 
 

@@ -25,6 +25,10 @@ class fakestore(luigi.Config):  # noqa: N801 - section name [fakestore]
     backoff_factor = luigi.FloatParameter(default=0.5, description="urllib3 Retry backoff factor (seconds)")
     connect_timeout = luigi.FloatParameter(default=5.0)
     read_timeout = luigi.FloatParameter(default=30.0)
+    snapshot_max_age_days = luigi.IntParameter(
+        default=1,
+        description="A real API serves products/users as of now: refuse to land them for a ds older than this",
+    )
 
 
 class demo(luigi.Config):  # noqa: N801 - section name [demo]

@@ -5,7 +5,8 @@ import re
 from typing import Any
 
 PERSONAL = re.compile(
-    r"(e_?mail|phone|first_?name|last_?name|full_?name|^name$|firstname|lastname|username|password|"
+    r"(e_?mail|phone|first_?name|last_?name|middle_?name|full_?name|customer_?name|person_?name|^name$|"
+    r"firstname|lastname|middlename|username|login|password|national_?id|birth|"
     r"street|address|zip_?code|postcode|city|lat(itude)?$|long(itude)?$|geolocation|ip(_address)?$|user_agent)",
     re.IGNORECASE,
 )

@@ -2,7 +2,8 @@
 
 Appends one row per check to ``etl.dq_results`` (passes too), the entity row flow
 to ``etl.dq_row_flow`` and quarantine counts per reason to ``etl.dq_quarantine``,
-all under one run id in one transaction. An ``error``-severity failure (or a
+all under one run id in one transaction. Samples are masked, and reasons are stored
+with their quoted values blanked (a reason may quote the rejected personal value). An ``error``-severity failure (or a
 check that could not run) fails the task with a message naming every such
 check, after the results are committed and the day's report is rewritten, so
 the owners see it; the Check marker is only written when the gate passes.
@@ -183,7 +184,7 @@ def run_checks(pipeline: Pipeline, ds: dt.date, marker: PartitionMarker | None =
     """Run, store and return all checks of ``pipeline`` for ``ds``. The marker (if given)
     is written in the same transaction, only when no error-severity check failed."""
     checks_dir = Path(quality_config().checks_dir or SCHEMA_DIR)
-    specs = C.load_checks(checks_dir, pipeline.name, list(pipeline.entities))
+    specs = C.load_checks(checks_dir, pipeline.name, {name: e.key for name, e in pipeline.entities.items()})
     run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     files = {name: read_entity_files(pipeline, e, ds) for name, e in pipeline.entities.items()}
     results = []
@@ -229,7 +230,7 @@ def _store(cur, run_id: str, pipeline: Pipeline, ds: dt.date, results: list[Chec
             groups.setdefault((name, rec.get("rule", "?"), reason_class(str(rec.get("reason", "")))), []).append(rec)
     rows = [
         (run_id, ds, pipeline.name, entity, rule, reason, sum(r["units"] for r in recs),
-         Json([mask({"reason": r.get("reason"), "line": r.get("line"), "record": r.get("record")}) for r in recs[:QUARANTINE_SAMPLE]]))
+         Json([mask({"reason": reason, "line": r.get("line"), "record": r.get("record")}) for r in recs[:QUARANTINE_SAMPLE]]))
         for (entity, rule, reason), recs in groups.items()
     ]
     if rows:

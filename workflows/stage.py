@@ -94,8 +94,10 @@ def stage_records(
         for context, raw_row in _rows(entity, record):
             try:
                 row = _row_values(entity, context)
-            except (TypeError, ValueError) as exc:
-                rejects.append(_reject("parse", str(exc), raw_row))
+                for col in entity.columns:  # what the contract allows must also fit the staged type
+                    pa.scalar(row[col.name], type=col.type)
+            except (TypeError, ValueError, OverflowError, pa.ArrowException) as exc:
+                rejects.append(_reject("parse", f"{type(exc).__name__}: {exc}", raw_row))
                 continue
             key = tuple(row[k] for k in entity.key)
             if key in seen:

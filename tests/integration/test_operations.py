@@ -83,7 +83,7 @@ def test_permanent_failure_is_retried_then_alerted_once(pg_dsn, tmp_path):
     hook, api = serve(Receiver), serve(CartsDown)
     try:
         cfg = (f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
-               f"[fakestore]\nbase_url = http://127.0.0.1:{api.server_address[1]}\nretries = 0\n"
+               f"[fakestore]\nbase_url = http://127.0.0.1:{api.server_address[1]}\nretries = 0\nsnapshot_max_age_days = 100000\n"
                f"[alerts]\nwebhook_url = http://127.0.0.1:{hook.server_address[1]}/hook\nscheduler_url = http://127.0.0.1:8082\n"
                "[scheduler]\nretry_delay = 1\nretry_count = 2\n[worker]\nkeep_alive = true\nwait_interval = 0.2\n"
                + FAKESTORE_ONLY)
@@ -239,3 +239,14 @@ def test_luigid_with_two_workers_runs_each_task_once(pg_server, tmp_path):
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     assert mart_checksums(dsns["scaled"]) == mart_checksums(dsns["single"])
+
+
+def test_prod_config_without_its_environment_names_every_missing_variable(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_DSN", "_LANDING", "_URL", "_KEY", "_HOST"))}
+    proc = subprocess.run([sys.executable, "-m", "luigi", "--module", "workflows", "RunAll", "--date", str(D)],
+                          cwd=tmp_path, env={**env, "LUIGI_CONFIG_PATH": str(REPO / "conf/prod.cfg")},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    missing = set(re.findall(r"nonexisting environment variable (\w+)", proc.stderr))
+    needed = set(re.findall(r"\$\{(\w+)\}", (REPO / "conf/prod.cfg").read_text()))
+    assert missing == needed

@@ -256,7 +256,8 @@ def test_schema_drift_is_reported_as_warn(env):
     api = ThreadingHTTPServer(("127.0.0.1", 0), _DriftingApi)
     threading.Thread(target=api.serve_forever, daemon=True).start()
     try:
-        with luigi_settings({"fakestore": {"base_url": f"http://127.0.0.1:{api.server_address[1]}"}}):
+        api_url = f"http://127.0.0.1:{api.server_address[1]}"  # a fixed past ds: allow its snapshot
+        with luigi_settings({"fakestore": {"base_url": api_url, "snapshot_max_age_days": "100000"}}):
             build(RunAll(date=D1))
     finally:
         api.shutdown()

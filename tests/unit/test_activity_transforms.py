@@ -75,3 +75,14 @@ def test_response_classes():
         "client_error", "client_error", "client_error", "server_error", "server_error", "server_error"]
     with pytest.raises(RowError):
         response_class(600)
+
+
+def test_real_drops_without_a_pseudonym_key_are_refused():
+    from tests.conftest import luigi_settings
+    from workflows.pipelines.activity.settings import pseudonym_key
+
+    with luigi_settings({"activity": {"landing": "/srv/drops", "pseudonym_key": ""}}):
+        with pytest.raises(ValueError, match=r"pseudonym_key is empty while \[activity\] landing"):
+            pseudonym_key()
+    with luigi_settings({"activity": {"landing": "", "pseudonym_key": ""}}):
+        assert pseudonym_key()  # generated drops: the demo key, with a warning

@@ -42,7 +42,7 @@ def test_bikes_declares_the_18_tables_and_the_currency_api():
 
 @pytest.mark.parametrize("pipeline", PIPELINES, ids=lambda p: p.name)
 def test_checks_parse_and_name_real_columns(pipeline):
-    specs = checks.load_checks(ROOT / "schemas", pipeline.name, list(pipeline.entities))
+    specs = checks.load_checks(ROOT / "schemas", pipeline.name, {n: e.key for n, e in pipeline.entities.items()})
     assert specs
     for spec in specs:
         if spec.table == f"staging.{pipeline.staging_table(spec.entity)}" and spec.type != "expression":

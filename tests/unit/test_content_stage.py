@@ -143,9 +143,17 @@ def test_unterminated_quote_is_quarantined_and_the_line_count_shows_what_it_swal
     lines = [GA4_HEADER, good, good.replace(",,,", ',"never closed,,'), good, good]
     staged, rejects = run(GA4_EVENTS, tmp_path, lines)
     assert len(staged) == 1 and [(r["line"], r["rule"]) for r in rejects] == [(3, "csv")]
-    assert rejects[0]["record"].count("\n") == 2  # the rest of the file went into the bad record
+    assert rejects[0]["record"].count("\n") == 2  # the rest of the file went into the bad record: quarantined
     meta = describe(str(tmp_path / "raw.csv"))
-    assert meta["record_count"] == 4 != len(staged) + len(rejects)  # raw_vs_staged reconciliation flags it
+    assert meta["record_count"] == 2 == len(staged) + len(rejects)  # raw = staged + quarantined
+
+
+def test_a_quoted_newline_is_one_record_and_reconciles(tmp_path):
+    good = "2026-11-20T10:00:00Z,page_view,1.16,1,7,,,mobile,US"
+    lines = [GA4_HEADER, good, good.replace(",,,", ',"https://x/a\nb",,'), good]
+    staged, rejects = run(GA4_EVENTS, tmp_path, lines)
+    meta = describe(str(tmp_path / "raw.csv"))
+    assert meta["record_count"] == 3 == len(staged) + len(rejects)
 
 
 def test_cast_column_finds_every_bad_value():

@@ -82,3 +82,16 @@ def test_non_array_body_is_a_clear_error(flaky):
     _Flaky.plan, _Flaky.hits = [404], 0
     with pytest.raises(http.SourceError, match="HTTP 404"):
         http.get_json_list(http.session(0, 0), flaky, None, (2, 2))
+
+
+def test_real_api_snapshots_are_not_landed_under_an_old_ds():
+    import datetime as dt
+
+    from workflows.pipelines.fakestore import CARTS, PRODUCTS, fetch
+
+    old = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=30)
+    with luigi_settings({"fakestore": {"base_url": "http://127.0.0.1:9", "retries": "0"}}):
+        with pytest.raises(http.SourceError, match=r"products is a snapshot .* 30 days old"):
+            fetch(PRODUCTS, old)
+        with pytest.raises(http.SourceError, match="GET http://127.0.0.1:9/carts failed"):  # windowed: it tries
+            fetch(CARTS, old)

@@ -13,6 +13,10 @@ def test_personal_fields_are_masked_at_any_depth():
     assert masked["address"] == {"city": "k***", "geolocation": {"lat": "-***", "long": "8***"}}
     assert masked["phone"] == "1***" and masked["ip_address"] == "1***"
     assert "john" not in str(masked) and "kilcoole" not in str(masked)
+    hr = mask({"businessentityid": 7, "nationalidnumber": "295847284", "loginid": "adventure-works\\ken0",
+               "birthdate": "1969-01-29", "middlename": "J", "customer_name": "Ken J Sanchez"})
+    assert hr == {"businessentityid": 7, "nationalidnumber": "2***", "loginid": "a***", "birthdate": "1***",
+                  "middlename": "J***", "customer_name": "K***"}
 
 
 def test_reason_class_blanks_values():

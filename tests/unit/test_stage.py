@@ -55,3 +55,23 @@ def test_users_flatten_and_string_coordinates():
     assert (row["latitude"], row["longitude"], row["first_name"], row["street_number"]) == (-37.31, 81.1, "a", 5)
     assert "password" not in row
     assert len(rejects) == 1 and "does not match" in rejects[0]["reason"]
+
+
+def test_values_beyond_the_staged_types_are_quarantined_not_crashing():
+    big = [product(2**64, 10), product(2, 1e12), {**product(3, 1), "rating": {"rate": 4, "count": 2**31}}]
+    table, rejects = stage_records(PRODUCTS, big + [product(4, 1)])
+    assert table.column("product_id").to_pylist() == [4]
+    assert [r["record"]["id"] for r in rejects] == [2**64, 2, 3]
+    assert all(r["rule"] == "schema" and "greater than the maximum" in r["reason"] for r in rejects)
+
+
+def test_a_value_the_schema_allows_but_arrow_cannot_hold_is_a_parse_reject():
+    from dataclasses import replace
+
+    import pyarrow as pa
+
+    narrow = replace(PRODUCTS, columns=tuple(
+        replace(c, type=pa.int8()) if c.name == "rating_count" else c for c in PRODUCTS.columns))
+    table, rejects = stage_records(narrow, [product(1, 1), {**product(2, 1), "rating": {"rate": 4, "count": 300}}])
+    assert table.num_rows == 1
+    assert rejects[0]["rule"] == "parse" and rejects[0]["record"]["id"] == 2

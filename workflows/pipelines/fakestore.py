@@ -32,8 +32,18 @@ def _base_url(ds: dt.date) -> str:
 
 
 def fetch(entity: Entity, ds: dt.date) -> tuple[list[dict], dict]:
-    """Records of ``entity`` for ``ds`` from the FakeStore API, and where they came from."""
+    """Records of ``entity`` for ``ds`` from the FakeStore API, and where they came from.
+
+    The real API has no history for products and users: it answers today's snapshot. Landing
+    that under an old ds would give old carts today's prices, so it is refused (carts, fetched
+    by date window, backfill fine). The demo server serves snapshots as of any ds."""
     cfg = fakestore()
+    age = (dt.datetime.now(dt.timezone.utc).date() - ds).days
+    if cfg.base_url.strip() and not entity.windowed and age > cfg.snapshot_max_age_days:
+        raise http.SourceError(
+            f"{entity.name} is a snapshot the API serves as of now; ds {ds} is {age} days old "
+            f"(> [fakestore] snapshot_max_age_days = {cfg.snapshot_max_age_days}): not landed under a past ds"
+        )
     url = f"{_base_url(ds)}{entity.endpoint}"
     params = {"startdate": str(ds), "enddate": str(ds + dt.timedelta(days=1))} if entity.windowed else None
     with http.session(cfg.retries, cfg.backoff_factor) as s:

@@ -253,6 +253,7 @@ def _check_header(raw_path: str, entity: Entity) -> None:
 def _line_numbers(raw_path: str, records: set[int]) -> dict[int, int]:
     """Physical line (the header is line 1) where each 0-based data record starts; quoted newlines count."""
     lines: dict[int, int] = {}
+    last = max(records, default=-1)
     with open(raw_path, newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader, None)
@@ -260,6 +261,8 @@ def _line_numbers(raw_path: str, records: set[int]) -> dict[int, int]:
         for index, _ in enumerate(reader):
             if index in records:
                 lines[index] = previous + 1
+            if index >= last:
+                break
             previous = reader.line_num
     return lines
 
@@ -331,7 +334,7 @@ def stage_csv(entity: Entity, raw_path: str, parquet_path: str, ds: dt.date) -> 
         records = pa.concat_arrays(staged_records) if staged_records else pa.array([], pa.int64())
         rejects.extend(_drop_rows(parquet_path, duplicates, entity, records))
         rows -= len(duplicates)
-    lines = _line_numbers(raw_path, {r["_index"] for r in rejects})
+    lines = _line_numbers(raw_path, {r["_index"] for r in rejects}) if rejects else {}  # a 2nd pass only if needed
     for r in rejects:
         r["line"] = lines.get(r.pop("_index"))
     return rows, rejects

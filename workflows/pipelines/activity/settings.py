@@ -37,10 +37,16 @@ class activity(luigi.Config):  # noqa: N801 - section name [activity]
 
 
 def pseudonym_key() -> bytes:
-    """The configured HMAC key, or the demo key (logged once as a warning) when none is set."""
-    key = activity().pseudonym_key
+    """The configured HMAC key, or — for generated drops only — the demo key (logged once as a
+    warning). Real drops (a ``landing`` is set) without a key are refused: a public key makes the
+    pseudonyms reversible by enumerating ids."""
+    cfg = activity()
+    key = cfg.pseudonym_key
     if key:
         return key.encode()
+    if cfg.landing.strip():
+        raise ValueError("[activity] pseudonym_key is empty while [activity] landing points at real drops: "
+                         "set pseudonym_key = ${ACTIVITY_PSEUDONYM_KEY}")
     if not _warned:
         _warned.append(True)
         log.warning("[activity] pseudonym_key is empty: pseudonymising user ids with the public DEMO key; "

@@ -26,17 +26,18 @@ def landing_name(entity: Entity, ds: dt.date) -> str:
 
 
 def describe(path: str) -> dict:
-    """``record_count`` (non-blank lines after the header), header ``fields``, ``bytes`` and ``sha256``."""
-    digest, size, records, header = hashlib.sha256(), 0, 0, None
+    """``record_count`` (CSV records after the header, counted as the stager reads them: a quoted
+    newline stays inside its value, blank lines are not records, an unterminated quote swallows the
+    rest of the file into one — quarantined — record), header ``fields``, ``bytes`` and ``sha256``."""
+    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as f:
-        for line in f:
-            digest.update(line)
-            size += len(line)
-            if header is None:
-                header = line
-            elif line.strip():
-                records += 1
-    fields = next(csv.reader([header.decode("utf-8-sig")])) if header else []
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        reader = csv.reader(f)
+        fields = next(reader, [])
+        records = sum(1 for row in reader if row)
     return {"record_count": records, "fields": [f.strip() for f in fields], "bytes": size, "sha256": digest.hexdigest()}
 
 
