@@ -2,7 +2,8 @@
 -- one version per business key and file.
 --
 -- Business key: (served_at, ad_unit, line_item, creative, content_id). Within one file the last
--- line of a key wins (a file may restate a row); across files the version of the latest file (ds)
+-- line of a key wins (a file may restate a row; the stager quarantines the earlier lines as
+-- `superseded`, so DISTINCT ON below is only a safety net); across files the version of the latest file (ds)
 -- wins, which staging.content_gam_delivery_latest resolves, so loading files in any order gives
 -- the same answer. A re-run of the file upserts the same versions and writes nothing. A re-delivered
 -- file never deletes versions: a version once received stays in the history.

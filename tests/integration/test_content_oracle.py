@@ -134,11 +134,15 @@ class Expected:
                     self.rejected[ds, "ga4_events"].add(no)
                 else:
                     self.first_file.setdefault(row, ds)
+            last_line: dict[tuple, int] = {}
             for no, f in records(files[ds]["gam_delivery"]):
                 parsed = gam_row(f)
                 if parsed is None:
                     self.rejected[ds, "gam_delivery"].add(no)
                 else:  # later lines of the file, then later files, overwrite
+                    if parsed[0] in last_line:  # an earlier line of the same key in this file: superseded
+                        self.rejected[ds, "gam_delivery"].add(last_line[parsed[0]])
+                    last_line[parsed[0]] = no
                     versions[parsed[0]] = (ds, parsed[1])
                     self.file_versions[parsed[0] + (ds,)] = parsed[1]
             seen = set()
@@ -215,5 +219,6 @@ def test_model_on_hand_made_files():
     # u1 and u2 share session id 5 but are two sessions; the resent event counts once; '' is another event
     assert model.article_daily_metrics() == {(d1, 1): ("s", "New", None, "news", None, 3, 2, 2, 0, 0)}
     assert model.ad_daily_revenue() == {(d1, 1): (80, 8, Decimal("0.8"), Decimal("0.1"))}
-    assert model.rejected == {(d1, "ga4_events"): {5}, (d2, "cms_articles"): {3}}
+    # line 2 of d1's GAM file is restated by line 3: superseded, quarantined
+    assert model.rejected == {(d1, "ga4_events"): {5}, (d1, "gam_delivery"): {2}, (d2, "cms_articles"): {3}}
     assert model.daily_summary()[d1, 1][-1] == Decimal("266.666667")  # 0.8 * 1000 / 3

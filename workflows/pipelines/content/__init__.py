@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from workflows.declarations import Column, Entity, Mart, Pipeline
 from workflows.pipelines.content import landing
-from workflows.pipelines.content.csv_stage import LINE_COLUMN, stage_csv
+from workflows.pipelines.content.csv_stage import LINE_COLUMN, stage_csv, stage_csv_last_line_wins
 
 UTC_US = pa.timestamp("us", tz="UTC")
 
@@ -55,7 +55,7 @@ GAM_DELIVERY = Entity(
         Column("revenue_usd", pa.decimal128(18, 6), "revenue_usd"),
         Column(LINE_COLUMN, pa.int32()),
     ),
-    stager=stage_csv,
+    stager=stage_csv_last_line_wins,  # a restated key: earlier lines quarantined as superseded
     merge_sql="content/merge_gam_delivery.sql",
 )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -319,3 +320,32 @@ def stage_csv(entity: Entity, raw_path: str, parquet_path: str, ds: dt.date) -> 
             writer.write_table(table)
             rows += table.num_rows
     return rows, sorted(malformed.rejects + rejects, key=lambda r: r["line"])
+
+
+def stage_csv_last_line_wins(entity: Entity, raw_path: str, parquet_path: str, ds: dt.date) -> tuple[int, list[dict]]:
+    """``stage_csv``, then for a file that restates a business key: its last line wins and every
+    earlier line of that key is quarantined (rule ``superseded``) instead of being collapsed
+    silently later. The Parquet file is rewritten batch by batch without those lines."""
+    rows, rejects = stage_csv(entity, raw_path, parquet_path, ds)
+    keys = pq.read_table(parquet_path, columns=[*entity.key, LINE_COLUMN])
+    last = keys.group_by(list(entity.key), use_threads=False).aggregate([(LINE_COLUMN, "max")])
+    joined = keys.join(last, keys=list(entity.key), use_threads=False)
+    earlier = joined.filter(pc.less(joined[LINE_COLUMN], joined[f"{LINE_COLUMN}_max"]))
+    if earlier.num_rows == 0:
+        return rows, rejects
+    winner = dict(zip(earlier[LINE_COLUMN].to_pylist(), earlier[f"{LINE_COLUMN}_max"].to_pylist()))
+    drop = pa.array(sorted(winner), pa.int32())
+    kept_path = f"{parquet_path}.kept"
+    with pq.ParquetWriter(kept_path, entity.arrow_schema(), compression="zstd") as writer:
+        for batch in pq.ParquetFile(parquet_path).iter_batches():
+            table = pa.Table.from_batches([batch])
+            gone = pc.is_in(table[LINE_COLUMN], value_set=drop)
+            for row in table.filter(gone).to_pylist():
+                line = row[LINE_COLUMN]
+                rejects.append({"rule": "superseded", "line": line,
+                                "reason": f"superseded by line {winner[line]} of the same file "
+                                          f"(the last line of a {', '.join(entity.key)} wins)",
+                                "record": {k: _jsonable(v) for k, v in row.items()}})
+            writer.write_table(table.filter(pc.invert(gone)))
+    os.replace(kept_path, parquet_path)
+    return rows - len(winner), sorted(rejects, key=lambda r: r["line"])
