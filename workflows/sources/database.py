@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from psycopg2 import sql
 
 from workflows.declarations import Column, Entity
+from workflows.sources import SourceError
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 TRUE, FALSE = ("t", "true", "1"), ("f", "false", "0")
@@ -33,10 +34,6 @@ _ARROW = {"integer": pa.int64(), "number": pa.decimal128(38, 6), "boolean": pa.b
 _FORMATS = {"date": pa.date32(), "date-time": pa.timestamp("us", tz="UTC"), "local-date-time": pa.timestamp("us")}
 _PARSE = {"date": dt.date.fromisoformat, "local-date-time": dt.datetime.fromisoformat,
           "date-time": dt.datetime.fromisoformat, "number": lambda v: Decimal(str(v))}
-
-
-class SourceError(RuntimeError):
-    """The source database could not be read, or a landed file is not what its contract says."""
 
 
 # ── declarations ────────────────────────────────────────────────────────────────

@@ -5,9 +5,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from workflows.sources import SourceError
 
-class SourceError(RuntimeError):
-    """The source could not be read (after retries) or answered something unusable."""
+__all__ = ["SourceError", "session", "get_json_list"]
 
 
 def session(retries: int, backoff_factor: float) -> requests.Session:
