@@ -32,15 +32,22 @@ def s3_client() -> S3Client:
     return _S3_CLIENTS[pid]
 
 
+def checked_root(root: str) -> str:
+    """``root`` without a trailing slash, or a ValueError saying what is wrong with it."""
+    root = root.strip()
+    if not root:
+        raise ValueError("[lake] root: empty (a local folder or s3://bucket[/prefix])")
+    if "://" in root and not root.startswith("s3://"):
+        raise ValueError(f"[lake] root: unsupported scheme in {root!r} (a local folder or s3://bucket[/prefix])")
+    if root.startswith("s3://") and not root[5:].strip("/"):
+        raise ValueError("[lake] root: s3:// needs a bucket name")
+    return root.rstrip("/")
+
+
 def lake_root() -> str:
     from workflows.config import lake as lake_config  # lazy: workflows imports targets
 
-    root = lake_config().root.strip()
-    if not root:
-        raise ValueError("[lake] root is empty: set a local folder or s3://bucket[/prefix]")
-    if "://" in root and not root.startswith("s3://"):
-        raise ValueError(f"[lake] root has an unsupported scheme: {root!r} (use a local folder or s3://)")
-    return root.rstrip("/")
+    return checked_root(lake_config().root)
 
 
 def lake_key(zone: str, pipeline: str, entity: str, ds: dt.date | str | None, filename: str) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 import luigi.configuration
 import psycopg2.extensions
 
+from targets.lake import checked_root
+
 
 def _url_ok(value: str) -> bool:
     parsed = urlparse(value)
@@ -32,13 +34,10 @@ def problems() -> list[str]:
             except ConfigError as exc:  # e.g. ${VAR} not set in the environment
                 detail = str(exc).splitlines()[0]
                 out.append(f"[{section}] {option}: {detail}")
-    root = values.get(("lake", "root"), "data/lake").strip()
-    if not root:
-        out.append("[lake] root: empty (a local folder or s3://bucket[/prefix])")
-    elif "://" in root and not root.startswith("s3://"):
-        out.append(f"[lake] root: unsupported scheme in {root!r} (a local folder or s3://bucket[/prefix])")
-    elif root.startswith("s3://") and not root[5:].strip("/"):
-        out.append("[lake] root: s3:// needs a bucket name")
+    try:
+        checked_root(values.get(("lake", "root"), "data/lake"))
+    except ValueError as exc:
+        out.append(str(exc))
     endpoint = values.get(("s3", "endpoint_url"), "").strip()
     if endpoint and not _url_ok(endpoint):
         out.append(f"[s3] endpoint_url: not an http(s) URL: {endpoint!r}")
