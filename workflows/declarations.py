@@ -2,10 +2,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
+import jsonschema
 import pyarrow as pa
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(schema_path: str) -> dict:
+    """An entity's JSON Schema (path under schemas/), parsed once per process."""
+    return json.loads((SCHEMA_DIR / schema_path).read_text())
+
+
+@functools.lru_cache(maxsize=None)
+def validator(schema_path: str) -> jsonschema.protocols.Validator:
+    """The checked, cached validator of an entity's JSON Schema."""
+    schema = load_schema(schema_path)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from workflows import checks as C
 from workflows import warehouse
 from workflows.base import PipelineTask
 from workflows.config import quality as quality_config
-from workflows.declarations import Entity, Pipeline
+from workflows.declarations import SCHEMA_DIR, Entity, Pipeline, load_schema
 from workflows.extract import raw_target
 from workflows.masking import mask, reason_class
 from workflows.mart import Mart
-from workflows.stage import SCHEMA_DIR, quarantine_target, staged_target
+from workflows.stage import quarantine_target, staged_target
 
 log = logging.getLogger("luigi-interface")
 QUARANTINE_SAMPLE = 3
@@ -100,7 +100,7 @@ def read_entity_files(pipeline: Pipeline, entity: Entity, ds: dt.date) -> Entity
 
 def schema_fields(entity: Entity) -> tuple[set[str], set[str]]:
     """(declared top-level properties, required fields) of the entity's JSON Schema."""
-    schema = json.loads((SCHEMA_DIR / entity.schema).read_text())
+    schema = load_schema(entity.schema)
     return set(schema.get("properties", {})), set(schema.get("required", []))
 
 

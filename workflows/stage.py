@@ -9,9 +9,7 @@ rewritten whole on a re-run, so staging is idempotent.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-from pathlib import Path
 from typing import Any, Iterable
 
 import jsonschema
@@ -20,19 +18,10 @@ import pyarrow.parquet as pq
 
 from targets import LakeTarget, lake_key
 from workflows.base import EntityTask
-from workflows.declarations import Entity
+from workflows.declarations import Entity, validator
 from workflows.extract import Extract
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 _MISSING = object()
-
-
-@functools.lru_cache(maxsize=None)
-def validator(schema_path: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((SCHEMA_DIR / schema_path).read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
 
 
 def _get(record: dict, path: str) -> Any:

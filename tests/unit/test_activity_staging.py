@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import luigi_settings
 from workflows.demo import activity_data
 from workflows.pipelines.activity import API_LOGS, USER_ACTIVITIES, landing
-from workflows.pipelines.activity.staging import _schema
+from workflows.declarations import load_schema
 from workflows.pipelines.activity.validation import prefilter
 from workflows.stage import validator
 
@@ -145,7 +145,7 @@ def test_prefilter_never_accepts_what_the_schema_rejects(entity):
     buf = io.StringIO()
     activity_data.WRITERS[entity.name](buf, 11, DS, 3000, 0.5)
     corpus = [json.loads(line) for line in buf.getvalue().splitlines() if _is_json(line)] + EDGE_CASES
-    quick, check = prefilter(_schema(entity.schema)), validator(entity.schema)
+    quick, check = prefilter(load_schema(entity.schema)), validator(entity.schema)
     accepted = [r for r in corpus if quick(r)]
     assert all(check.is_valid(r) for r in accepted)
     # and it is a real fast path: it accepts almost every valid generated record

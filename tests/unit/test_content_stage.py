@@ -14,7 +14,7 @@ from workflows.declarations import Column, Entity
 from workflows.pipelines.content import CMS_ARTICLES, GA4_EVENTS, GAM_DELIVERY, csv_stage
 from workflows.pipelines.content.csv_stage import cast_column, compile_contract, stage_csv
 from workflows.pipelines.content.landing import describe
-from workflows.stage import SCHEMA_DIR
+from workflows.declarations import SCHEMA_DIR
 
 UTC = dt.timezone.utc
 DS = dt.date(2026, 11, 20)

@@ -11,7 +11,6 @@ import contextlib
 import csv
 import datetime as dt
 import functools
-import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +24,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg2 import sql
 
-from workflows.declarations import Column, Entity
+from workflows.declarations import Column, Entity, load_schema
 from workflows.sources import SourceError
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 TRUE, FALSE = ("t", "true", "1"), ("f", "false", "0")
 _ARROW = {"integer": pa.int64(), "number": pa.decimal128(38, 6), "boolean": pa.bool_()}
 _FORMATS = {"date": pa.date32(), "date-time": pa.timestamp("us", tz="UTC"), "local-date-time": pa.timestamp("us")}
@@ -41,7 +39,7 @@ _PARSE = {"date": dt.date.fromisoformat, "local-date-time": dt.datetime.fromisof
 @functools.lru_cache(maxsize=None)
 def contract(schema_path: str) -> tuple[tuple[str, pa.DataType, bool, str], ...]:
     """(column, arrow type, nullable, format) per property of a table's JSON Schema, in declared order."""
-    schema = json.loads((SCHEMA_DIR / schema_path).read_text())
+    schema = load_schema(schema_path)
     out = []
     for name, prop in schema["properties"].items():
         types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]
@@ -54,7 +52,7 @@ def contract(schema_path: str) -> tuple[tuple[str, pa.DataType, bool, str], ...]
 @functools.lru_cache(maxsize=None)
 def max_lengths(schema_path: str) -> dict[str, int]:
     """Column -> ``maxLength`` of the string properties that declare one."""
-    schema = json.loads((SCHEMA_DIR / schema_path).read_text())
+    schema = load_schema(schema_path)
     return {name: prop["maxLength"] for name, prop in schema["properties"].items() if "maxLength" in prop}
 
 

@@ -11,22 +11,19 @@ the original under the same line number. The output is rewritten whole on a re-r
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
-from pathlib import Path
 from typing import Any, Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workflows.declarations import Entity
+from workflows.declarations import Entity, load_schema, validator
 from workflows.pipelines.activity import jsonl
 from workflows.pipelines.activity.settings import activity, pseudonym_key
 from workflows.pipelines.activity.transforms import RowError, mask_ip, pseudonym, response_class, utc_micros
 from workflows.pipelines.activity.validation import prefilter, schema_error
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 TEXT_LIMIT = 300
 _PERSONAL_IN_TEXT = re.compile(r'("(?:user_id|ip_address)"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\s]*)')
 
@@ -66,11 +63,6 @@ def redact_text(text: str) -> str:
     return _PERSONAL_IN_TEXT.sub(r'\1"<redacted>"', text)[:TEXT_LIMIT]
 
 
-@functools.lru_cache(maxsize=None)
-def _schema(path: str) -> dict:
-    return json.loads((SCHEMA_DIR / path).read_text())
-
-
 def _batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     columns = list(zip(*rows))
     return pa.RecordBatch.from_arrays([pa.array(col, f.type) for col, f in zip(columns, schema)], schema=schema)
@@ -84,12 +76,11 @@ def stage_jsonl(
     ``build_row`` maps a schema-valid record to the row after ``line_no``; ``unique``
     names a field whose repeats (after the first staged line) are rejected.
     """
-    from workflows.stage import validator  # lazy: workflows.stage imports the pipeline registry
 
     cfg, key = activity(), pseudonym_key()
     batch_rows = max(1, cfg.batch_rows)
     check = validator(entity.schema)
-    quick = prefilter(_schema(entity.schema)) if cfg.validation == "fast" else (lambda record: False)
+    quick = prefilter(load_schema(entity.schema)) if cfg.validation == "fast" else (lambda record: False)
     schema = entity.arrow_schema()
     rows: list[tuple] = []
     rejects: list[dict] = []

@@ -27,19 +27,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from workflows.declarations import Column, Entity
+from workflows.declarations import Column, Entity, validator
 
 LINE_COLUMN = "source_line"  # a declared column of this name (no source) receives each row's line
 BLOCK_BYTES = 1 << 20  # the reader keeps ~16 blocks in flight: ~40 MB of Arrow memory
 KEYWORDS = {"type", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern"}
 ANNOTATIONS = {"format", "description", "title", "examples", "$comment"}
-
-
-def validator(schema_path: str) -> jsonschema.protocols.Validator:
-    """The generic stage's cached JSON Schema validator (imported late: workflows.stage needs the registry)."""
-    from workflows.stage import validator as stage_validator
-
-    return stage_validator(schema_path)
 
 
 def json_kind(arrow_type: pa.DataType) -> str:
