@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import luigi.configuration
 import psycopg2
@@ -13,6 +16,19 @@ import pytest
 
 from targets import lake as lake_module
 from workflows import warehouse
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def luigi_cli(args: list[str], cfg: str, tmp_path: Path, name: str = "run.cfg", env: dict | None = None) -> subprocess.Popen:
+    """The `luigi` command on the workflows module, as people run it, with ``cfg`` as its
+    LUIGI_CONFIG_PATH (on top of the repo's luigi.cfg); stdout/stderr piped as text."""
+    path = tmp_path / name
+    path.write_text(cfg)
+    return subprocess.Popen([sys.executable, "-m", "luigi", "--module", "workflows", *args], cwd=REPO,
+                            env={**os.environ, "LUIGI_CONFIG_PATH": str(path), **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def free_port() -> int:

@@ -2,21 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import luigi
-import pytest
 
-from tests.conftest import luigi_settings
+from tests.conftest import luigi_cli, luigi_settings
 from workflows import RangeDaily, RunAll
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 class _Broken(BaseHTTPRequestHandler):
@@ -34,13 +30,10 @@ class _Broken(BaseHTTPRequestHandler):
 
 
 def run_luigi(args: list[str], cfg: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    cfg_path = tmp_path / "test.cfg"
-    cfg_path.write_text(cfg + '\n[runall]\npipelines = ["fakestore"]\n')
-    env = {**os.environ, "LUIGI_CONFIG_PATH": str(cfg_path)}
-    return subprocess.run(
-        [sys.executable, "-m", "luigi", "--module", "workflows", *args, "--local-scheduler"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )
+    """Run `luigi … --local-scheduler` on the fakestore pipeline to the end."""
+    proc = luigi_cli([*args, "--local-scheduler"], cfg + '\n[runall]\npipelines = ["fakestore"]\n', tmp_path)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_failed_task_exits_non_zero(pg_dsn, tmp_path):

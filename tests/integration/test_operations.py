@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ import psycopg2
 import psycopg2.extras
 
 from targets import completed_dates
-from tests.conftest import free_port, luigi_settings
+from tests.conftest import free_port, luigi_cli, luigi_settings
 from workflows import RangeDaily, RunAll, warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,14 +32,6 @@ def serve(handler) -> ThreadingHTTPServer:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd
-
-
-def luigi_cli(args: list[str], cfg: str, tmp_path: Path, name="run.cfg", **popen) -> subprocess.Popen:
-    path = tmp_path / name
-    path.write_text(cfg)
-    env = {**os.environ, "LUIGI_CONFIG_PATH": str(path), **popen.pop("env", {})}
-    return subprocess.Popen([sys.executable, "-m", "luigi", "--module", "workflows", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
 def query(dsn: str, sql: str, params=None) -> list[tuple]:
