@@ -15,7 +15,6 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 import psycopg2
-import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]

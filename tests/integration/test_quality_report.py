@@ -26,7 +26,6 @@ from workflows.quality import CheckFailed
 D1 = dt.date(2026, 11, 20)
 REPO = Path(__file__).resolve().parents[2]
 ENTITIES = ("carts", "products", "users")
-MART_OF = {"carts": "mart.fact_sales", "products": "mart.dim_product", "users": "mart.dim_user"}
 
 
 pytestmark = pytest.mark.usefixtures("only_fakestore")
