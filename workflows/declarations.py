@@ -11,7 +11,7 @@ from typing import Any, Callable
 import jsonschema
 import pyarrow as pa
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 @functools.lru_cache(maxsize=None)

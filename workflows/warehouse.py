@@ -22,7 +22,7 @@ from workflows.config import warehouse as warehouse_config
 
 log = logging.getLogger("luigi-interface")
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 _MIGRATION_LOCK = 4242_0001
 _servers: dict[str, object] = {}
 _migrated: set[str] = set()

@@ -1,0 +1,170 @@
+"""The string formats the contract knows (``date``, ``date-time``, ``local-date-time``), vectorised and in Python.
+
+- ``date``: ``YYYY-MM-DD``, a real calendar day, year 0001-9999.
+- ``date-time``: ``YYYY-MM-DD``, ``T`` or a space, ``hh:mm[:ss[.fraction]]`` (up to 9 fraction
+  digits), then optionally a zone: ``Z``, ``±hh``, ``±hhmm`` or ``±hh:mm``. A timestamp without a
+  zone is read in the source's declared time zone (``[<pipeline>] timezone``, default UTC).
+- ``local-date-time``: the same without a zone (a database ``timestamp`` column).
+
+``parse_timestamps`` (Arrow) and ``python_checker`` (jsonschema's FormatChecker) implement the
+same definition; the property tests hold them to it. Fractions beyond microseconds are truncated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import jsonschema
+
+_DATE = r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+_TIME = r"(?P<hm>[0-9]{2}:[0-9]{2})(?::(?P<s>[0-9]{2})(?:\.(?P<frac>[0-9]{1,9}))?)?"
+_ZONE = r"(?P<zone>Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)"
+PATTERNS = {
+    "date": f"^{_DATE}$",
+    "date-time": f"^{_DATE}[Tt ]{_TIME}{_ZONE}?$",
+    "local-date-time": f"^{_DATE}[Tt ]{_TIME}$",
+}
+FORMATS = frozenset(PATTERNS)
+UTC_US = pa.timestamp("us", tz="UTC")
+MIN_US = int((dt.datetime(1, 1, 1) - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))
+MAX_US = int((dt.datetime(9999, 12, 31, 23, 59, 59, 999999) - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1))
+
+
+def _uncastable(texts: pa.Array, to: pa.DataType, offset: int = 0) -> list[int]:
+    """Positions of ``texts`` that do not cast to ``to``, by bisection (a clean half is one cast)."""
+    try:
+        pc.cast(texts, to)
+        return []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        if len(texts) == 1:
+            return [offset]
+        mid = len(texts) // 2
+        return _uncastable(texts.slice(0, mid), to, offset) + _uncastable(texts.slice(mid), to, offset + mid)
+
+
+def _cast_valid(texts: pa.Array, to: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """(``texts`` cast to ``to`` with the uncastable ones null, mask of uncastable non-null rows)."""
+    bad = np.zeros(len(texts), dtype=bool)
+    try:
+        return pc.cast(texts, to), bad
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad[_uncastable(texts, to)] = True
+        kept = pc.if_else(pa.array(~bad), texts, pa.scalar(None, texts.type))
+        return pc.cast(kept, to), bad
+
+
+def _year_ok(date_text: pa.Array) -> np.ndarray:
+    year = pc.cast(pc.utf8_slice_codeunits(date_text, 0, 4), pa.int32())
+    return np.asarray(pc.fill_null(pc.greater_equal(year, 1), False))
+
+
+def valid(texts: pa.Array, fmt: str) -> np.ndarray:
+    """Per string: does it satisfy ``fmt`` (null counts as valid: formats apply to strings only)?"""
+    if fmt == "date":
+        matched = np.asarray(pc.fill_null(pc.match_substring_regex(texts, PATTERNS["date"]), True))
+        ok = matched.copy()
+        candidates = pc.if_else(pa.array(matched), texts, pa.scalar(None, pa.string()))
+        _, bad = _cast_valid(candidates, pa.date32())
+        year = np.asarray(pc.fill_null(pc.greater_equal(
+            pc.cast(pc.utf8_slice_codeunits(candidates, 0, 4), pa.int32()), 1), True))
+        return ok & ~bad & year
+    parsed = parse_timestamps(texts, fmt, "UTC")
+    return parsed.valid
+
+
+class Parsed:
+    """Timestamps parsed from text: naive wall clock (``local``), zone offset in minutes where the
+    text has one (``offset``, null without), and the mask of texts that are valid for the format."""
+
+    def __init__(self, local: pa.Array, offset: pa.Array, valid: np.ndarray):
+        self.local, self.offset, self.valid = local, offset, valid
+
+
+def parse_timestamps(texts: pa.Array, fmt: str, tz: str) -> Parsed:
+    """Parse ``date-time`` / ``local-date-time`` texts (vectorised: one regex, one cast)."""
+    n = len(texts)
+    parts = pc.extract_regex(pc.fill_null(texts, ""), PATTERNS[fmt])
+    matched = np.asarray(parts.is_valid()) & np.asarray(texts.is_valid())
+    date = parts.field("date")
+    seconds = pc.if_else(pc.equal(parts.field("s"), ""), "00", parts.field("s"))
+    frac = pc.utf8_rpad(pc.utf8_slice_codeunits(parts.field("frac"), 0, 6), 6, "0")
+    iso = pc.binary_join_element_wise(date, "T", parts.field("hm"), ":", seconds, ".", frac, "")
+    iso = pc.if_else(pa.array(matched), iso, pa.scalar(None, pa.string()))
+    local, bad = _cast_valid(iso, pa.timestamp("us"))
+    ok = matched & ~bad & _year_ok(pc.fill_null(date, "0000"))
+    local = pc.if_else(pa.array(ok), local, pa.scalar(None, pa.timestamp("us")))
+    offset = pa.nulls(n, pa.int32())
+    if fmt == "date-time":
+        zone = parts.field("zone")
+        zoned = pc.and_(pa.array(ok), pc.not_equal(zone, ""))
+        if pc.any(zoned).as_py():
+            utc = pc.is_in(zone, pa.array(["Z", "z"]))
+            sign = pc.if_else(pc.starts_with(zone, "-"), -1, 1)
+            digits = pc.replace_substring(pc.utf8_slice_codeunits(zone, 1, 10), ":", "")
+            hours = pc.cast(pc.if_else(utc, "0", pc.utf8_slice_codeunits(digits, 0, 2)), pa.int32())
+            mins_text = pc.utf8_slice_codeunits(digits, 2, 4)
+            mins = pc.cast(pc.if_else(pc.or_(utc, pc.equal(mins_text, "")), "0", mins_text), pa.int32())
+            minutes = pc.multiply(sign, pc.add(pc.multiply(hours, 60), mins))
+            offset = pc.if_else(zoned, minutes, pa.scalar(None, pa.int32()))
+            # an offset beyond ±23:59 is not a zone
+            sane = np.asarray(pc.fill_null(pc.and_(pc.less(pc.abs(hours), 24), pc.less(mins, 60)), True))
+            ok = ok & (sane | ~np.asarray(pc.fill_null(zoned, False)))
+    return Parsed(local, offset, ok)
+
+
+def to_utc(parsed: Parsed, tz: str) -> tuple[pa.Array, np.ndarray]:
+    """UTC instants (timestamp[us, UTC]) of parsed texts: an offset where the text has one, else the
+    wall clock in ``tz`` (ambiguous and non-existent local times resolve to the earliest instant).
+    Returns (instants, mask of rows whose instant is outside year 1-9999)."""
+    local_us = pc.cast(parsed.local, pa.int64())
+    has_offset = pc.is_valid(parsed.offset)
+    shifted = pc.subtract(local_us, pc.multiply(pc.cast(pc.fill_null(parsed.offset, 0), pa.int64()), 60_000_000))
+    if tz.upper() == "UTC":
+        zoned = local_us
+    else:
+        zoned = pc.cast(pc.cast(pc.assume_timezone(parsed.local, tz, ambiguous="earliest", nonexistent="earliest"),
+                                pa.timestamp("us", tz="UTC")), pa.int64())
+    utc_us = pc.if_else(has_offset, shifted, zoned)
+    out_of_range = pc.or_(pc.less(utc_us, MIN_US), pc.greater(utc_us, MAX_US))
+    out_mask = np.asarray(pc.fill_null(out_of_range, False))
+    utc_us = pc.if_else(pa.array(out_mask), pa.scalar(None, pa.int64()), utc_us)
+    return pc.cast(utc_us, UTC_US), out_mask
+
+
+# ── the same formats for jsonschema (rejects are worded by jsonschema with this checker) ──
+
+_COMPILED = {name: re.compile(p) for name, p in PATTERNS.items()}
+
+
+def _python_datetime(text: str, fmt: str) -> bool:
+    m = _COMPILED[fmt].match(text)
+    if not m or m.end() != len(text) or "\n" in text:
+        return False
+    try:
+        date = dt.date.fromisoformat(m["date"])
+        if date.year < 1:
+            return False
+        if fmt == "date":
+            return True
+        hh, mm = int(m["hm"][:2]), int(m["hm"][3:])
+        ss = int(m["s"]) if m["s"] else 0
+        dt.time(hh, mm, ss)
+        zone = m["zone"] if fmt == "date-time" else None
+        if zone and zone not in ("Z", "z"):
+            digits = zone[1:].replace(":", "")
+            if int(digits[:2]) >= 24 or (len(digits) > 2 and int(digits[2:]) >= 60):
+                return False
+        return True
+    except ValueError:
+        return False
+
+
+def python_checker() -> jsonschema.FormatChecker:
+    """A FormatChecker knowing exactly the contract's formats (others are annotations, as in jsonschema)."""
+    checker = jsonschema.FormatChecker(formats=())
+    for name in FORMATS:
+        checker.checks(name)(lambda value, _f=name: not isinstance(value, str) or _python_datetime(value, _f))
+    return checker

@@ -1,0 +1,544 @@
+"""Readers: a raw file (JSON envelope, JSON Lines, CSV) -> ``RawBatch``es of ``Values`` with line numbers.
+
+Streamed with bounded memory (blocks of ``BLOCK_BYTES``; a record may be up to
+``max_record_bytes``). A record the reader cannot read is quarantined on its own (rules ``json``,
+``csv``, ``encoding``, ``oversize``) and never takes its neighbours with it:
+
+- JSON Lines: one record per non-blank line; orjson decodes, Python's json (strict: NaN,
+  repeated fields) decides every line orjson refuses or that may hide a repeated field. A BOM
+  at the start of the file is skipped.
+- CSV: the header is line 1 (a BOM skipped; a repeated or missing column fails the file with one
+  line). pyarrow parses blocks of whole records; quoted newlines are kept. A record that spans
+  lines but has the wrong number of fields (an unterminated quote) is quarantined as its first
+  line alone, and reading resumes on the next line. Invalid UTF-8 quarantines its record only.
+- JSON envelope ``{meta, records: [...]}``: the record's position is its ``line``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from workflows import jsontext
+from workflows.staging.contract import Contract
+from workflows.staging.rejects import RejectWriter
+from workflows.staging.values import ABSENT, FLOAT, Values, from_python, from_text
+
+BLOCK_BYTES = 8 << 20
+BATCH_RECORDS = 65_536
+_NL, _QUOTE = 10, 34
+
+
+class SourceFileError(ValueError):
+    """The file as a whole cannot be staged (e.g. a CSV header with a repeated column)."""
+
+
+@dataclass
+class RawBatch:
+    """Records of one block: their fields as ``Values``, start line and line span per record."""
+
+    values: dict[tuple[str, ...], Values]
+    root_object: np.ndarray
+    line: np.ndarray
+    span: np.ndarray
+    record: Callable[[int], Any]               # the record as read (for wording and quarantine)
+    elements: dict[tuple[str, ...], Values] | None = None
+    element_object: np.ndarray | None = None
+    parents: np.ndarray | None = None
+    item: Callable[[int], Any] | None = None   # the exploded item as read
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+
+@dataclass
+class ReadStats:
+    """What the reader saw: records read (incl. unreadable ones) and the raw field names."""
+
+    records: int = 0
+    fields: set[str] = field(default_factory=set)
+
+
+def _dig(record: Any, path: tuple[str, ...]) -> Any:
+    value = record
+    for part in path:
+        if type(value) is not dict and not isinstance(value, dict):
+            return ABSENT
+        value = value.get(part, ABSENT)
+        if value is ABSENT:
+            return ABSENT
+    return value
+
+
+def _extract(records: list, paths: tuple[tuple[str, ...], ...]) -> dict[tuple[str, ...], Values]:
+    out = {}
+    all_dicts = all(type(r) is dict for r in records)
+    for path in paths:
+        if len(path) == 1 and all_dicts:
+            key = path[0]
+            column = [r.get(key, ABSENT) for r in records]
+        else:
+            column = [_dig(r, path) for r in records]
+        out[path] = from_python(column)
+    return out
+
+
+def python_batch(records: list, lines: np.ndarray, spans: np.ndarray, contract: Contract) -> RawBatch:
+    """A batch of parsed JSON records (dicts or anything else: non-objects fail ``type``)."""
+    root_object = np.fromiter((isinstance(r, dict) for r in records), dtype=bool, count=len(records))
+    batch = RawBatch(_extract(records, contract.record_paths), root_object, lines, spans, records.__getitem__)
+    if contract.explode is not None:
+        items, parents = [], []
+        for i, r in enumerate(records):
+            value = r.get(contract.explode) if isinstance(r, dict) else None
+            if isinstance(value, list):
+                items.extend(value)
+                parents.extend([i] * len(value))
+        batch.elements = _extract(items, contract.element_paths)
+        batch.element_object = np.fromiter((isinstance(x, dict) for x in items), dtype=bool, count=len(items))
+        batch.parents = np.asarray(parents, dtype=np.int64)
+        batch.item = items.__getitem__
+    return batch
+
+
+def strict(line: bytes) -> tuple[Any, str | None, str | None]:
+    """(value, rule, reason) of one JSON text by the strict parser; rule is None when it is JSON."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, "encoding", f"not UTF-8: {exc.reason} at byte {exc.start + 1}"
+    try:
+        value = jsontext.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, "json", f"not JSON: {exc.msg} (column {exc.colno})"
+    except (ValueError, RecursionError) as exc:
+        return None, "json", f"not JSON: {exc}"
+    problem = jsontext.defect(value)
+    if problem:
+        return None, "json", f"not JSON: {problem}"
+    return value, None, None
+
+
+# ── JSON Lines ─────────────────────────────────────────────────────────────────
+
+def _blocks(f, max_record_bytes: int, writer: RejectWriter, stats: ReadStats,
+            parity: bool = False, bom: bool = True) -> Iterator[tuple[bytes, int]]:
+    """(block of whole lines, line number of its first line). A line longer than
+    ``max_record_bytes`` is skipped while streaming and quarantined (``oversize``). With
+    ``parity`` a block ends only where the count of quote characters is even (CSV records)."""
+    buf, line, first = b"", 1, True
+    skipping = None  # (line, bytes so far, head) of an oversize line being skipped
+    while True:
+        data = f.read(BLOCK_BYTES)
+        if first:
+            first = False
+            if bom and data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+        if skipping is not None:
+            end = data.find(b"\n")
+            if end < 0 and data:
+                skipping = (skipping[0], skipping[1] + len(data), skipping[2])
+                continue
+            size = skipping[1] + (end if end >= 0 else 0)
+            stats.records += 1
+            _oversize(writer, stats, skipping[0], size, skipping[2], max_record_bytes)
+            line = skipping[0] + 1
+            skipping = None
+            data = data[end + 1:] if end >= 0 else b""
+        buf += data
+        eof = not data
+        if eof:
+            if buf:
+                yield buf, line
+            return
+        cut = _cut(buf, parity, max_record_bytes)
+        if cut is None:
+            if len(buf) > max_record_bytes:  # one line beyond the limit: skip it to its end
+                skipping = (line, len(buf), buf[:200])
+                buf = b""
+            continue
+        block, buf = buf[:cut], buf[cut:]
+        yield block, line
+        line += block.count(b"\n")
+
+
+def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> int | None:
+    """Where to end a block: after its last newline (CSV: the last one outside quotes)."""
+    last = buf.rfind(b"\n")
+    if last < 0:
+        return None
+    if not parity:
+        return last + 1
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == _NL)
+    quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
+    even = newlines[(quotes[newlines] % 2) == 0]
+    if len(even):
+        return int(even[-1]) + 1
+    if len(buf) > max_record_bytes:  # an open quote for longer than any record: cut anyway
+        return last + 1
+    return None
+
+
+def _oversize(writer: RejectWriter, stats: ReadStats, line: int, size: int, head: bytes, limit: int) -> None:
+    writer.add("oversize", f"a record of {size:,} bytes, more than [staging] max_record_bytes = {limit:,}",
+               line, head, raw_text=True)
+
+
+def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats,
+               max_record_bytes: int) -> Iterator[RawBatch]:
+    """JSON Lines -> batches; unreadable lines quarantined (``json`` / ``encoding``)."""
+    with open(path, "rb") as f:
+        for block, first_line in _blocks(f, max_record_bytes, writer, stats):
+            lines = block.split(b"\n")
+            if lines and lines[-1] == b"":
+                lines.pop()
+            records, numbers, texts = [], [], []
+            unsure = b"\\u0022" in block  # an escaped quote defeats the repeated-field count below
+            loads = orjson.loads
+            for offset, text in enumerate(lines):
+                if not text or text.isspace():
+                    continue
+                number = first_line + offset
+                stats.records += 1
+                if len(text) > max_record_bytes:
+                    _oversize(writer, stats, number, len(text), text[:200], max_record_bytes)
+                    continue
+                try:
+                    if unsure and b"\\u0022" in text:
+                        raise ValueError
+                    records.append(loads(text))
+                except (orjson.JSONDecodeError, ValueError):
+                    value, rule, reason = strict(text)
+                    if rule is not None:
+                        writer.add(rule, reason, number, text, raw_text=True)
+                        continue
+                    records.append(_Checked(value))
+                numbers.append(number)
+                texts.append(text)
+            _recheck(records, texts)
+            for start in range(0, len(records), BATCH_RECORDS):
+                chunk = records[start:start + BATCH_RECORDS]
+                rejected = []
+                for i, rec in enumerate(chunk):
+                    if isinstance(rec, _Rejected):
+                        rejected.append(i)
+                if rejected:
+                    for i in rejected:
+                        writer.add("json", chunk[i].reason, numbers[start + i], texts[start + i], raw_text=True)
+                    keep = [i for i in range(len(chunk)) if i not in set(rejected)]
+                    chunk = [chunk[i] for i in keep]
+                    nums = [numbers[start + i] for i in keep]
+                else:
+                    nums = numbers[start:start + BATCH_RECORDS]
+                chunk = [r.value if type(r) is _Checked else r for r in chunk]
+                for rec in chunk:
+                    if type(rec) is dict:
+                        stats.fields.update(rec)
+                if not chunk:
+                    continue
+                batch = python_batch(chunk, np.asarray(nums, dtype=np.int64), np.ones(len(chunk), np.int32), contract)
+                suspects = _suspect_rows(batch)
+                if len(suspects):
+                    text_of = dict(zip(numbers, texts))
+                    for row in suspects:
+                        chunk[row] = strict(text_of[int(batch.line[row])])[0]
+                    batch = python_batch(chunk, batch.line, batch.span, contract)
+                yield batch
+
+
+class _Checked:
+    """A value the strict parser produced (already checked for repeated fields and big integers)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class _Rejected:
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
+_BIG = float(2**53)
+
+
+def _suspect_rows(batch: "RawBatch") -> np.ndarray:
+    """Rows with a number of 2**53 or more read as a float: orjson reads integer literals beyond
+    64 bits as floats, so such rows are parsed again by Python's json for their exact value."""
+    rows = np.zeros(len(batch), dtype=bool)
+    for v in batch.values.values():
+        floats = np.asarray(pc.fill_null(pc.greater_equal(pc.abs(v.floats), _BIG), False))
+        rows |= floats & (v.kind == FLOAT)
+    return np.flatnonzero(rows)
+
+
+def _recheck(records: list, texts: list[bytes]) -> None:
+    """orjson resolves a repeated field last-wins and reads integers beyond 64 bits as floats.
+    A repeated field leaves more quote characters in the line than in its re-encoding, so one
+    count over the block finds whether any line needs the strict parser; such lines are parsed
+    again by it, in place."""
+    fast = [i for i, r in enumerate(records) if type(r) is not _Checked]
+    if not fast:
+        return
+    raw_quotes = sum(texts[i].count(b'"') for i in fast)
+    encoded = orjson.dumps([records[i] for i in fast]).count(b'"')
+    if raw_quotes == encoded:
+        return
+    for i in fast:
+        if texts[i].count(b'"') == orjson.dumps(records[i]).count(b'"'):
+            continue
+        value, rule, reason = strict(texts[i])
+        records[i] = _Rejected(reason) if rule is not None else _Checked(value)
+
+
+# ── JSON envelope ──────────────────────────────────────────────────────────────
+
+def read_envelope(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats) -> Iterator[RawBatch]:
+    """The landed envelope's records -> one batch; a record with a JSON defect quarantined alone."""
+    with open(path, "rb") as f:
+        envelope = jsontext.loads(f.read())
+    records = envelope.get("records") if isinstance(envelope, dict) else None
+    if not isinstance(records, list):
+        raise SourceFileError(f"{path}: not a JSON envelope with a 'records' list")
+    kept, numbers = [], []
+    for position, record in enumerate(records, 1):
+        stats.records += 1
+        problem = jsontext.defect(record)
+        if problem:
+            writer.add("json", f"not JSON: {problem}", position, jsontext.dumps(record), raw_text=True,
+                       units=_units(record, contract.explode))
+            continue
+        if isinstance(record, dict):
+            stats.fields.update(record)
+        kept.append(record)
+        numbers.append(position)
+    if kept:
+        yield python_batch(kept, np.asarray(numbers, dtype=np.int64), np.ones(len(kept), np.int32), contract)
+
+
+def _units(record: Any, explode: str | None) -> int:
+    if explode and isinstance(record, dict) and isinstance(record.get(explode), list):
+        return len(record[explode])
+    return 1
+
+
+# ── CSV ────────────────────────────────────────────────────────────────────────
+
+def read_header(f, path: str) -> list[str]:
+    """The header record (line 1, a BOM skipped); a repeated column fails the file."""
+    first = f.readline()
+    if first.startswith(b"\xef\xbb\xbf"):
+        first = first[3:]
+    try:
+        header = next(csv.reader([first.decode("utf-8").rstrip("\r\n")]), [])
+    except UnicodeDecodeError as exc:
+        raise SourceFileError(f"{path}: the CSV header is not UTF-8 ({exc.reason} at byte {exc.start + 1})") from None
+    header = [h.strip() for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise SourceFileError(f"{path}: the CSV header repeats column(s) {', '.join(repeated)}")
+    return header
+
+
+def _record_starts(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start offset, end offset, start line index) of every non-blank record in ``block``,
+    splitting at newlines outside quotes (RFC 4180); the end excludes the record's newline."""
+    arr = np.frombuffer(block, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == _NL)
+    quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
+    boundary = newlines[(quotes[newlines] % 2) == 0]
+    starts = np.concatenate(([0], boundary + 1)).astype(np.int64)
+    ends = np.concatenate((boundary, [len(block)])).astype(np.int64)
+    length = ends - starts
+    first_byte = arr[np.minimum(starts, max(len(arr) - 1, 0))] if len(arr) else np.zeros(len(starts), np.uint8)
+    blank = (length == 0) | ((length == 1) & (first_byte == 13))
+    line_of_offset = np.concatenate(([0], np.cumsum(arr == _NL)))  # newlines before each offset
+    keep = ~blank
+    return starts[keep], ends[keep], line_of_offset[starts[keep]]
+
+
+def _blank_invalid_utf8(block: bytes, first_line: int, writer: RejectWriter, stats: ReadStats) -> bytes:
+    """Quarantine every record holding bytes that are not UTF-8 and blank it (its newlines kept)."""
+    while True:
+        try:
+            block.decode("utf-8")
+            return block
+        except UnicodeDecodeError as exc:
+            starts, ends, lines = _record_starts(block)
+            i = max(int(np.searchsorted(starts, exc.start, side="right")) - 1, 0)
+            start, end = int(starts[i]), int(ends[i])
+            record = block[start:end]
+            stats.records += 1
+            span = record.count(b"\n") + 1
+            writer.add("encoding", f"not UTF-8: {exc.reason} at byte {exc.start - start + 1} of the record",
+                       first_line + int(lines[i] if i >= 0 else 0), record, raw_text=True, lines=span)
+            block = block[:start] + b"\n" * record.count(b"\n") + block[end:]
+
+
+def read_csv(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats,
+             max_record_bytes: int) -> Iterator[RawBatch]:
+    """A CSV file -> batches of text fields read as the contract's JSON types."""
+    nested = [p for p in contract.record_paths if len(p) > 1]
+    if nested or contract.explode:
+        raise SourceFileError(f"{contract.name}: a CSV record is flat (nested properties or explode given)")
+    with open(path, "rb") as f:
+        header = read_header(f, path)
+        if not header:
+            return  # a 0-byte file: no records, like a header-only one
+        stats.fields.update(header)
+        required = [r.path[0] for r in contract.rules if r.required and r.path[0] not in header]
+        if required:
+            raise SourceFileError(f"{path}: the CSV header lacks required column(s) {', '.join(required)}; "
+                                  f"it has {', '.join(header)}")
+        for block, first_line in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
+            yield from _csv_block(block, first_line + 1, header, contract, writer, stats)
+
+
+def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contract, writer: RejectWriter,
+               stats: ReadStats) -> Iterator[RawBatch]:
+    """Parse one block of whole records (``first_line``: the physical line of its first byte)."""
+    work = [(block, first_line)]
+    while work:
+        data, line0 = work.pop(0)
+        data = _blank_invalid_utf8(data, line0, writer, stats)
+        bad: list[tuple[int, str]] = []
+
+        def invalid(row) -> str:
+            bad.append((row.number, row.text))
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=header, use_threads=False,
+                                               block_size=max(len(data) + 1, 1 << 16)),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
+                convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                     strings_can_be_null=True, quoted_strings_can_be_null=False),
+            )
+        except pa.ArrowInvalid:
+            yield from _csv_slow(data, line0, header, contract, writer, stats)
+            continue
+        starts, ends, lines = _record_starts(data)
+        if len(starts) != table.num_rows + len(bad):  # pyarrow and the quote scan disagree: read it exactly
+            yield from _csv_slow(data, line0, header, contract, writer, stats)
+            continue
+        record_line = line0 + lines
+        bad_ordinals = np.asarray([number - 1 for number, _ in bad], dtype=np.int64)
+        for number, text in bad:
+            ordinal = number - 1
+            start_line = int(record_line[ordinal])
+            stats.records += 1
+            pieces = text.split("\n")
+            if len(pieces) > 1:  # an open quote ran over lines: quarantine its first line, read on
+                writer.add("csv", f"expected {len(header)} fields; an unterminated quote runs over the next lines",
+                           start_line, pieces[0], raw_text=True)
+                rest = data[int(starts[ordinal]):int(ends[ordinal])].split(b"\n", 1)[1]
+                work.append((rest, start_line + 1))
+            else:
+                found = len(next(csv.reader([text]), []))
+                writer.add("csv", f"expected {len(header)} fields, found {found}", start_line, text, raw_text=True)
+        good = np.ones(len(starts), dtype=bool)
+        good[bad_ordinals] = False
+        good_lines = record_line[good]
+        if table.num_rows == 0:
+            continue
+        spans = _spans(data, starts, ends)[good]
+        stats.records += table.num_rows
+        for offset in range(0, table.num_rows, BATCH_RECORDS):
+            part = table.slice(offset, BATCH_RECORDS)
+            yield _text_batch(part, good_lines[offset:offset + part.num_rows],
+                              spans[offset:offset + part.num_rows], header, contract)
+
+
+def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Physical lines each record spans (a quoted newline adds one)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.concatenate(([0], np.cumsum(arr == _NL)))
+    return (1 + newlines[ends] - newlines[starts]).astype(np.int32)
+
+
+def _text_batch(table: pa.Table, lines: np.ndarray, spans: np.ndarray, header: list[str],
+                contract: Contract) -> RawBatch:
+    n = table.num_rows
+    values = {}
+    for rule in contract.rules:
+        name = rule.path[0]
+        if name in header:
+            values[rule.path] = from_text(table.column(name).combine_chunks(), rule.json_types)
+        else:
+            values[rule.path] = from_python([ABSENT] * n)
+
+    def record(i: int) -> dict:
+        return {h: table.column(h)[i].as_py() for h in header}
+
+    return RawBatch(values, np.ones(n, dtype=bool), lines.astype(np.int64), spans, record)
+
+
+def _csv_slow(data: bytes, line0: int, header: list[str], contract: Contract, writer: RejectWriter,
+              stats: ReadStats) -> Iterator[RawBatch]:
+    """The exact path for a block pyarrow cannot split as the quote scan does: Python's csv finds
+    the records (joining physical lines while a quote is open), pyarrow then reads each record."""
+    physical = data.decode("utf-8").split("\n")
+    if physical and physical[-1] == "":
+        physical.pop()
+    records, lines, spans = [], [], []
+    i = 0
+    while i < len(physical):
+        if not physical[i].strip("\r"):
+            i += 1
+            continue
+        stats.records += 1
+        used = _record_lines(physical, i, len(header))
+        if used is None:
+            found = len(next(csv.reader([physical[i]]), []))
+            what = (f"expected {len(header)} fields, found {found}" if physical[i].count('"') % 2 == 0
+                    else f"expected {len(header)} fields; an unterminated quote runs over the next lines")
+            writer.add("csv", what, line0 + i, physical[i], raw_text=True)
+            i += 1
+            continue
+        records.append("\n".join(physical[i:i + used]))
+        lines.append(line0 + i)
+        spans.append(used)
+        i += used
+    if not records:
+        return
+    columns: dict[str, list] = {h: [] for h in header}
+    for text in records:  # each alone: pyarrow's reading of NULL vs '' and of quotes
+        row = pacsv.read_csv(pa.py_buffer(text.encode("utf-8")),
+                             read_options=pacsv.ReadOptions(column_names=header, use_threads=False),
+                             parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                                  strings_can_be_null=True,
+                                                                  quoted_strings_can_be_null=False))
+        for h in header:
+            columns[h].append(row.column(h)[0].as_py())
+    table = pa.table({h: pa.array(columns[h], pa.string()) for h in header})
+    yield _text_batch(table, np.asarray(lines, dtype=np.int64), np.asarray(spans, dtype=np.int32), header, contract)
+
+
+def _record_lines(physical: list[str], i: int, width: int, max_lines: int = 10_000) -> int | None:
+    """How many physical lines the record starting at line i spans, or None when no complete
+    record of ``width`` fields starts there (then line i alone is the damaged record)."""
+    for used in range(1, min(max_lines, len(physical) - i) + 1):
+        chunk = "\n".join(physical[i:i + used])
+        try:
+            parsed = list(csv.reader(io.StringIO(chunk), strict=True))
+        except csv.Error:
+            continue  # a quote still open: try with the next line
+        if len(parsed) == 1 and len(parsed[0]) == width:
+            return used
+        return None
+    return None
