@@ -44,12 +44,6 @@ def checked_root(root: str) -> str:
     return root.rstrip("/")
 
 
-def lake_root() -> str:
-    from workflows.config import lake as lake_config  # lazy: workflows imports targets
-
-    return checked_root(lake_config().root)
-
-
 def lake_key(zone: str, pipeline: str, entity: str, ds: dt.date | str | None, filename: str) -> str:
     """Relative key of a lake file, e.g. ``raw/fakestore/carts/ds=2026-11-20/carts.json``."""
     parts = [zone, pipeline, entity]
@@ -60,11 +54,12 @@ def lake_key(zone: str, pipeline: str, entity: str, ds: dt.date | str | None, fi
 
 
 class LakeTarget(luigi.Target):
-    """A file in the lake, addressed by its key relative to ``[lake] root``."""
+    """A file in the lake, addressed by its key relative to the lake's ``root`` (a local folder or
+    ``s3://bucket[/prefix]``)."""
 
-    def __init__(self, key: str):
+    def __init__(self, key: str, root: str):
         self.key = key
-        root = lake_root()
+        root = checked_root(root)
         self.is_s3 = root.startswith("s3://")
         self.path = f"{root}/{key}"
         if self.is_s3:

@@ -1,25 +1,25 @@
 """Luigi workflows: ``luigi --module workflows RunAll --date 2026-11-20``.
 
-Public tasks: RunAll, DQReport, and the generic tasks Extract, Stage, Load, Mart, Check.
-RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …`` resolves.
+Public tasks: RunAll, DQReport, and the generic tasks Extract, Stage, Load, Mart, Refresh,
+Export, Check. RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …``
+resolves.
 """
 from luigi.tools.range import RangeDaily
 
-from workflows import settings
+from workflows import config
 
-if settings.invoked_by_luigi_cli():  # one clear line per bad setting, before anything is scheduled
-    settings.validate_or_exit()
+if config.invoked_by_luigi_cli():  # one clear line per bad setting, before anything is scheduled
+    config.validate_or_exit()
 
-from workflows import runlog  # noqa: F401 - registers the run-log and alert event handlers
-from workflows.extract import Extract
-from workflows.load import Load
-from workflows.mart import Mart
-from workflows.pipelines.activity.export import ActivityExport
-from workflows.pipelines.content.refresh import RefreshDailySummary
-from workflows.quality import Check
-from workflows.report import DQReport
-from workflows.runall import RunAll
-from workflows.stage import Stage
+from workflows import runlog  # noqa: E402,F401 - registers the run-log and alert event handlers
+from workflows.tasks.check import Check  # noqa: E402
+from workflows.tasks.export import Export  # noqa: E402
+from workflows.tasks.extract import Extract  # noqa: E402
+from workflows.tasks.load import Load  # noqa: E402
+from workflows.tasks.mart import Mart  # noqa: E402
+from workflows.tasks.refresh import Refresh  # noqa: E402
+from workflows.tasks.report import DQReport  # noqa: E402
+from workflows.tasks.runall import RunAll  # noqa: E402
+from workflows.tasks.stage import Stage  # noqa: E402
 
-__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Check", "DQReport", "RangeDaily",
-           "ActivityExport", "RefreshDailySummary"]
+__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Refresh", "Export", "Check", "DQReport", "RangeDaily"]

@@ -19,10 +19,10 @@ import psycopg2
 import psycopg2.extensions
 
 from workflows.config import warehouse as warehouse_config
+from workflows.resources import ddl_texts, read_sql  # noqa: F401 - read_sql: the tasks' SQL files
 
 log = logging.getLogger("luigi-interface")
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 _MIGRATION_LOCK = 4242_0001
 _servers: dict[str, object] = {}
 _migrated: set[str] = set()
@@ -49,17 +49,9 @@ def dsn() -> str:
     return cfg.dsn.strip() or embedded_dsn(cfg.pgdata)
 
 
-def read_sql(relpath: str) -> str:
-    """Text of a file under sql/ (e.g. ``fakestore/mart_fact_sales.sql``)."""
-    path = SQL_DIR / relpath
-    if not path.is_file():
-        raise FileNotFoundError(f"SQL file not found: {path}")
-    return path.read_text()
-
-
 def _ddl() -> tuple[str, list[str]]:
     """(sha256 of all DDL files, their texts in file-name order)."""
-    texts = [p.read_text() for p in sorted((SQL_DIR / "ddl").glob("*.sql"))]
+    texts = ddl_texts()
     return hashlib.sha256("\x00".join(texts).encode()).hexdigest(), texts
 
 

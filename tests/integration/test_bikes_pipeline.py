@@ -19,9 +19,9 @@ import pytest
 
 from tests.conftest import luigi_settings
 from workflows.demo import currency_server
-from workflows.mart import Mart
+from workflows.tasks.publish import published
 from workflows.pipelines.bikes import PIPELINE
-from workflows.quality import Check
+from workflows.tasks.check import Check
 
 DAYS = [dt.date(2026, 11, 17) + dt.timedelta(days=n) for n in range(4)]
 SOURCE_TABLES = {  # staging.bikes_<name> ← source table
@@ -52,7 +52,7 @@ def build(tasks) -> luigi.execution_summary.LuigiRunResult:
 
 
 def day_tasks(ds: dt.date) -> list:
-    return [Mart(date=ds, pipeline="bikes", mart=m) for m in PIPELINE.marts] + PIPELINE.extra_tasks(ds)
+    return published(PIPELINE, ds)
 
 
 def table_rows(dsn: str, table: str, columns: list[str]) -> list[tuple]:
@@ -135,7 +135,7 @@ def test_full_load_then_incremental_days_equal_the_source(run):
     rejects = [json.loads(line) for line in
                (run.lake / f"quarantine/bikes/currency/ds={DAYS[0]}/rejects.jsonl").read_text().splitlines()]
     assert [(r["rule"], r["line"], r["record"]["currencycode"]) for r in rejects] == [
-        ("schema", len(currency_server.currencies()), "eu")]
+        ("pattern", len(currency_server.currencies()), "eu")]
 
 
 def test_fact_order_has_every_source_line_with_header_amounts_allocated(run):

@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from workflows.demo import bikes_oltp
-from workflows.sources import database
+from workflows.demo import generated_db
 
 D0, D1, D2 = (dt.date(2026, 11, 17) + dt.timedelta(days=n) for n in range(3))
 TABLES = ("person.person", "humanresources.employee", "production.product", "purchasing.shipmethod",
@@ -45,7 +45,7 @@ def test_same_seed_same_source_each_day_applied_once(pg_server):
     assert fingerprint(a) == fingerprint(b)
 
     before = fingerprint(b)
-    database._advanced.clear()  # forget this process's cache: ask the database itself
+    generated_db._advanced.clear()  # forget this process's cache: ask the database itself
     for ds in (D1, D0, D2):  # days already applied (and one before the opening day) change nothing
         bikes_oltp.ensure(b_warehouse, 7, 1, ds)
     assert fingerprint(b) == before

@@ -216,7 +216,7 @@ def test_daily_summary_refresh_does_not_block_readers(pg_dsn):
     with reader.cursor() as cur:
         cur.execute("SET lock_timeout = '500ms'")
     reader.commit()
-    sql = (Path(warehouse.SQL_DIR) / "content/refresh_daily_summary.sql").read_text()
+    sql = warehouse.read_sql("content/refresh_daily_summary.sql")
     with refresher.cursor() as cur:
         cur.execute(sql, {"ds": DATES[0]})  # the refresh's transaction stays open, holding its lock
         with reader.cursor() as r:

@@ -110,8 +110,8 @@ def test_two_dates_rerun_and_defects(env):
         q_users = quarantine(env, "users", ds)
         assert [r["reason"] for r in q_users] == ["$: 'email' is a required property"]
         q_carts = {r["rule"]: r for r in quarantine(env, "carts", ds)}
-        assert set(q_carts) == {"duplicate_key", "unknown_reference"}
-        assert q_carts["unknown_reference"]["record"]["item"]["productId"] == 9999
+        assert set(q_carts) == {"duplicate_key", "lookup"}
+        assert q_carts["lookup"]["record"]["item"]["productId"] == 9999
         assert not env.query("SELECT 1 FROM mart.fact_sales WHERE ds = %s AND (product_id = 9999 OR product_id = ANY(%s))", (ds, list(bad_products)))
         total_lines = sum(len(c["products"]) for c in carts["records"])
         assert total_lines == len(lines) + len(q_carts)

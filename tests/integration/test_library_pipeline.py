@@ -13,10 +13,10 @@ import pytest
 from psycopg2.extensions import parse_dsn
 
 from tests.conftest import luigi_settings
-from workflows.mart import Mart
+from workflows.tasks.mart import Mart
 from workflows.pipelines import library
-from workflows.sources import database
-from workflows.stage import Stage
+from workflows.landing import SourceError, database
+from workflows.tasks.stage import Stage
 
 DAYS = [dt.date(2026, 11, 17) + dt.timedelta(days=n) for n in range(4)]
 TABLES = {"members": "public.members", "books": "public.books", "rents": "public.rents"}
@@ -123,7 +123,7 @@ def test_unreachable_source_fails_clearly_and_lands_nothing(env):
         result = luigi.build([Mart(date=DAYS[0], pipeline="library", mart="members")], local_scheduler=True,
                              detailed_summary=True, workers=1)
         assert result.status.name == "FAILED"
-        with pytest.raises(database.SourceError) as error:
+        with pytest.raises(SourceError) as error:
             database.land_table(bad, library.PIPELINE.entities["members"], DAYS[0], "/dev/null", "updated_at", True)
     assert "cannot connect to the source database of public.members" in str(error.value)
     assert "no_such_library_db" in str(error.value) and "s3cret-pw" not in str(error.value)

@@ -145,7 +145,7 @@ def test_range_daily_over_400_done_dates_schedules_nothing(pg_dsn, tmp_path):
         with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
             psycopg2.extras.execute_values(
                 cur, "INSERT INTO etl.partition_markers (target, ds, task_family, rows) VALUES %s", rows)
-        assert completed_dates(targets, dates) == set(dates)
+        assert completed_dates(warehouse.shared(), targets, dates) == set(dates)
         result = luigi.build([RangeDaily(of=RunAll, start=start, stop=dates[-1] + dt.timedelta(days=1), now=NOW)],
                              local_scheduler=True, detailed_summary=True)
         assert result.status.name == "SUCCESS"

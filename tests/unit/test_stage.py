@@ -35,7 +35,7 @@ def test_carts_explode_derive_duplicates_and_lookups():
         "cart_id": 7, "user_id": 3, "ordered_at": dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.timezone.utc),
         "order_date": dt.date(2026, 11, 20), "product_id": 1, "quantity": 2,
     }]
-    assert [r["rule"] for r in rejects] == ["duplicate_key", "unknown_reference"]
+    assert [r["rule"] for r in rejects] == ["duplicate_key", "lookup"]
     assert rejects[1]["reason"] == "product_id = 99 not found in products.product_id for this ds"
     assert rejects[1]["record"]["item"] == {"productId": 99, "quantity": 1}
 

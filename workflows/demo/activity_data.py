@@ -234,3 +234,10 @@ def write_drop(folder: str | os.PathLike, entity: str, seed: int, ds: dt.date, l
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def demo_folder(demo_landing: str, seed: int, lines: int, defect_rate: float) -> Path:
+    """Folder of the generated drops for the generator version, seed, lines and defect rate
+    (``demo_landing``, or a folder in the system's temp directory)."""
+    root = Path(demo_landing.strip() or Path(tempfile.gettempdir()) / "luigi-warehouse-activity")
+    return root / f"v{GENERATOR_VERSION}-seed={seed}-lines={lines}-defects={defect_rate:g}"

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import psycopg2.extensions
-
-from workflows.sources import database
-from workflows.warehouse import SQL_DIR
+from workflows.demo import generated_db
 
 
 def database_name(warehouse_dsn: str) -> str:
-    return f"{psycopg2.extensions.parse_dsn(warehouse_dsn).get('dbname', 'postgres')}_library_app"
+    return generated_db.database_name(warehouse_dsn, "library_app")
 
 
 def ensure(warehouse_dsn: str, seed: int, size: int, ds: dt.date) -> str:
     """The DSN of the generated source, brought up to day ``ds``."""
-    dsn = database.ensure_database(warehouse_dsn, database_name(warehouse_dsn))
-    database.advance_generated(dsn, SQL_DIR / "demo", "library_app", {"seed": seed, "size": size}, ds)
+    dsn = generated_db.ensure_database(warehouse_dsn, database_name(warehouse_dsn))
+    generated_db.advance_generated(dsn, "library_app", {"seed": seed, "size": size}, ds)
     return dsn

@@ -1,6 +1,7 @@
 """The pipeline registry: name -> declaration. A new pipeline is one module and one line here."""
 from __future__ import annotations
 
+from workflows.config import runall
 from workflows.declarations import Pipeline
 from workflows.pipelines import activity, bikes, content, fakestore, library
 
@@ -18,7 +19,5 @@ def get(name: str) -> Pipeline:
 
 def enabled() -> list[Pipeline]:
     """The pipelines RunAll covers: ``[runall] pipelines``, or every registered one."""
-    from workflows.config import runall
-
     names = list(runall().pipelines) or list(PIPELINES)
     return [get(name) for name in names]

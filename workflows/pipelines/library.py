@@ -11,21 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import luigi
-
-from workflows.config import demo
-from workflows.declarations import Entity, Mart, Pipeline
-from workflows.sources import database
+from workflows import warehouse
+from workflows.config import demo, library
+from workflows.declarations import Mart, Pipeline, table_entity
+from workflows.demo import library_app
 
 NAME = "library"
-
-
-class library(luigi.Config):  # noqa: N801 - section name [library]
-    source_dsn = luigi.Parameter(
-        default="", significant=False, visibility=luigi.parameter.ParameterVisibility.PRIVATE,
-        description="libpq DSN of the library application's database; empty = a generated <warehouse db>_library_app")
-    full_refresh = luigi.BoolParameter(default=False, description="Land every table whole, not only ds's changes")
-
 
 # entity (= mart) name, source table, key
 TABLES = (
@@ -38,22 +29,13 @@ TABLES = (
 def source_dsn(ds: dt.date) -> str:
     """The configured source, or the generated one brought up to ds."""
     configured = library().source_dsn.strip()
-    if configured:
-        return configured
-    from workflows import warehouse
-    from workflows.demo import library_app
-
-    return library_app.ensure(warehouse.dsn(), demo().seed, demo().size, ds)
-
-
-def land(entity: Entity, ds: dt.date, path: str) -> dict:
-    """Land one table's changes for ds at ``path``; return the file's meta."""
-    return database.land_changes(NAME, source_dsn(ds), entity, ds, path, "updated_at", library().full_refresh)
+    return configured or library_app.ensure(warehouse.dsn(), demo().seed, demo().size, ds)
 
 
 PIPELINE = Pipeline(
     name=NAME,
-    entities={name: database.table_entity(NAME, name, table, key) for name, table, key in TABLES},
+    entities={name: table_entity(NAME, name, table, key, "updated_at") for name, table, key in TABLES},
     marts={name: Mart(name, f"library/{name}.sql", (name,)) for name, _, _ in TABLES},
-    land=land,
+    settings=library,
+    source_dsn=source_dsn,
 )

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workflows.staging import formats
-from workflows.staging.values import BOOL, FLOAT, INT, MISSING, NULL, STRING, Values
+from workflows.staging.values import BOOL, FLOAT, INT, MISSING, NULL, STRING, Values, from_text
 
 Problems = dict[int, tuple[str, str]]  # row -> (rule, reason)
 _INT_RANGES = {pa.int8(): 2**7, pa.int16(): 2**15, pa.int32(): 2**31, pa.int64(): 2**63}
@@ -60,6 +60,9 @@ def convert(v: Values, to: pa.DataType, tz: str, default: Any = None) -> tuple[p
     for row, why in v.unrepresentable.items():
         problems[row] = ("unrepresentable", why)
     n = len(v)
+    numeric_type = pa.types.is_integer(to) or pa.types.is_floating(to) or pa.types.is_decimal(to)
+    if numeric_type and (v.kind == STRING).any():
+        v = _numbers_in_text(v, problems)
     if pa.types.is_string(to) or pa.types.is_large_string(to):
         out = _text(v)
         if (v.kind == STRING).any():
@@ -94,6 +97,24 @@ def convert(v: Values, to: pa.DataType, tz: str, default: Any = None) -> tuple[p
         out = pc.cast(out, to)
     assert len(out) == n
     return out, problems
+
+
+def _numbers_in_text(v: Values, problems: Problems) -> Values:
+    """Strings holding numbers (``"-37.31"``) read as numbers for a numeric column; other strings
+    are a ``format`` problem."""
+    parsed = from_text(v.strings, frozenset({"integer", "number"}))
+    strings = v.kind == STRING
+    kind = v.kind.copy()
+    kind[strings] = parsed.kind[strings]
+    still = np.flatnonzero(strings & (parsed.kind == STRING))
+    _note(problems, still, "format", lambda r: f"{v.strings[r].as_py()!r} is not a number")
+    as_int, as_float = pa.array(strings & (parsed.kind == INT)), pa.array(strings & np.isin(parsed.kind, (INT, FLOAT)))
+    texts = v.texts if v.texts is not None else None
+    if v.texts is None and strings.any():
+        texts = pc.if_else(pa.array(strings), v.strings, _text(v))
+    return Values(kind, pc.if_else(as_int, parsed.ints, v.ints), pc.if_else(as_float, parsed.floats, v.floats),
+                  v.strings, v.bools, {**v.exact, **{r: x for r, x in parsed.exact.items() if strings[r]}},
+                  dict(v.unrepresentable), texts)
 
 
 def _integers(v: Values, to: pa.DataType) -> tuple[pa.Array, list[int]]:

@@ -176,7 +176,7 @@ def _drop_losers(spec: StageSpec, path: str, losers: dict[int, int], writer: Rej
                 for r, row in zip(positions, batch.take(local).to_pylist()):
                     key = tuple(row[k] for k in spec.key)
                     shown = key[0] if len(key) == 1 else key
-                    writer.add(rule, f"{keyname} = {shown!r} repeats; line {losers[r]} wins (the {which} of the file)",
+                    writer.add(rule, f"duplicate {keyname} = {shown!r}: line {losers[r]} wins (the {which} in the file)",
                                int(line_of[r]), row, lines=int(span_of[r]), winner_line=losers[r])
                 keep = np.ones(batch.num_rows, dtype=bool)
                 keep[[r - offset for r in positions]] = False

@@ -68,8 +68,7 @@ def valid(texts: pa.Array, fmt: str) -> np.ndarray:
         ok = matched.copy()
         candidates = pc.if_else(pa.array(matched), texts, pa.scalar(None, pa.string()))
         _, bad = _cast_valid(candidates, pa.date32())
-        year = np.asarray(pc.fill_null(pc.greater_equal(
-            pc.cast(pc.utf8_slice_codeunits(candidates, 0, 4), pa.int32()), 1), True))
+        year = _year_ok(pc.if_else(pa.array(matched), pc.fill_null(texts, "0001"), "0001")) | ~matched
         return ok & ~bad & year
     parsed = parse_timestamps(texts, fmt, "UTC")
     return parsed.valid
@@ -94,24 +93,25 @@ def parse_timestamps(texts: pa.Array, fmt: str, tz: str) -> Parsed:
     iso = pc.binary_join_element_wise(date, "T", parts.field("hm"), ":", seconds, ".", frac, "")
     iso = pc.if_else(pa.array(matched), iso, pa.scalar(None, pa.string()))
     local, bad = _cast_valid(iso, pa.timestamp("us"))
-    ok = matched & ~bad & _year_ok(pc.fill_null(date, "0000"))
+    ok = matched & ~bad & _year_ok(pc.if_else(pa.array(matched), date, "0000-00-00"))
     local = pc.if_else(pa.array(ok), local, pa.scalar(None, pa.timestamp("us")))
     offset = pa.nulls(n, pa.int32())
     if fmt == "date-time":
         zone = parts.field("zone")
-        zoned = pc.and_(pa.array(ok), pc.not_equal(zone, ""))
-        if pc.any(zoned).as_py():
+        zoned = np.asarray(pc.fill_null(pc.not_equal(zone, ""), False)) & ok
+        if zoned.any():
+            zone = pc.if_else(pa.array(zoned), zone, "Z")
             utc = pc.is_in(zone, pa.array(["Z", "z"]))
+            digits = pc.if_else(utc, "0000", pc.replace_substring(pc.utf8_slice_codeunits(zone, 1, 10), ":", ""))
+            digits = pc.utf8_rpad(digits, 4, "0")  # ±hh means ±hh00
+            hours = pc.cast(pc.utf8_slice_codeunits(digits, 0, 2), pa.int32())
+            mins = pc.cast(pc.utf8_slice_codeunits(digits, 2, 4), pa.int32())
             sign = pc.if_else(pc.starts_with(zone, "-"), -1, 1)
-            digits = pc.replace_substring(pc.utf8_slice_codeunits(zone, 1, 10), ":", "")
-            hours = pc.cast(pc.if_else(utc, "0", pc.utf8_slice_codeunits(digits, 0, 2)), pa.int32())
-            mins_text = pc.utf8_slice_codeunits(digits, 2, 4)
-            mins = pc.cast(pc.if_else(pc.or_(utc, pc.equal(mins_text, "")), "0", mins_text), pa.int32())
             minutes = pc.multiply(sign, pc.add(pc.multiply(hours, 60), mins))
-            offset = pc.if_else(zoned, minutes, pa.scalar(None, pa.int32()))
-            # an offset beyond ±23:59 is not a zone
-            sane = np.asarray(pc.fill_null(pc.and_(pc.less(pc.abs(hours), 24), pc.less(mins, 60)), True))
-            ok = ok & (sane | ~np.asarray(pc.fill_null(zoned, False)))
+            offset = pc.if_else(pa.array(zoned), minutes, pa.scalar(None, pa.int32()))
+            sane = np.asarray(pc.and_(pc.less(hours, 24), pc.less(mins, 60)))  # a zone is within ±23:59
+            ok = ok & (sane | ~zoned)
+            offset = pc.if_else(pa.array(ok), offset, pa.scalar(None, pa.int32()))
     return Parsed(local, offset, ok)
 
 

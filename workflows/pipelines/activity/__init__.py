@@ -1,59 +1,63 @@
 """Activity: daily JSONL drops of user activity events and API request logs -> per-ds analytics marts.
 
-Extract lands each drop unchanged (``landing.land``); Stage streams it through
-strict JSON, the JSON Schema and the row transforms (``staging.stage_jsonl``):
-UTC timestamps, user ids pseudonymised with a keyed HMAC (identically in both
-sources), IPs masked, a response class per status code. Marts are set-based SQL
-per ds; ``ActivityExport`` writes them as JSON to ``exports/activity/ds=…/``.
+Staged by the one engine against ``schemas/activity/*.json``; the transforms are activity's own:
+user ids pseudonymised with a keyed HMAC (identically in both sources, the raw id never staged),
+IPs masked, a response class per status code. Timestamps without an offset are read in
+``[activity] timezone`` (default UTC). Marts are set-based SQL per ds, exported as JSON.
 """
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import pyarrow as pa
 
-from workflows.declarations import Column, Entity, Mart, Pipeline
-from workflows.pipelines.activity import landing
-from workflows.pipelines.activity.staging import activity_row, api_row, stage_jsonl
+from workflows.config import activity, demo
+from workflows.declarations import LINE, Column, Drop, Entity, Mart, Pipeline
+from workflows.demo import activity_data
+from workflows.pipelines.activity.transforms import mask_ip, mask_ips, protect_user_id, pseudonymise, response_class
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
+UTC_US = pa.timestamp("us", tz="UTC")
+PROTECT = {"user_id": protect_user_id, "ip_address": mask_ip}
+
+
+def demo_drop(entity: Entity, ds: dt.date, folder: str) -> str:
+    """The generated drop (cached per generator version, seed, size and defect rate)."""
+    cfg, d = activity(), demo()
+    return str(activity_data.write_drop(activity_data.demo_folder(cfg.demo_landing, d.seed, cfg.demo_lines * d.size,
+                                                                  cfg.demo_defect_rate),
+                                        entity.name, d.seed, ds, cfg.demo_lines * d.size, cfg.demo_defect_rate))
+
 
 USER_ACTIVITIES = Entity(
-    name="user_activities",
-    schema="activity/user_activities.json",
-    raw_file="user_activities.jsonl",
+    name="user_activities", schema="activity/user_activities.json", source=Drop("user_activities_{yyyymmdd}.jsonl"),
     key=("line_no",),  # events carry no id: the raw line is their identity within the ds
-    stager=functools.partial(stage_jsonl, build_row=activity_row),
+    protect=PROTECT,
     columns=(
-        Column("line_no", pa.int64()),
-        Column("user_pseudo_id", pa.string(), "user_id"),
+        Column("line_no", pa.int64(), LINE),
+        Column("user_pseudo_id", pa.string(), "user_id", transform=pseudonymise),
         Column("session_id", pa.string(), "session_id"),
         Column("page_url", pa.string(), "page_url"),
         Column("action", pa.string(), "action"),
         Column("device_type", pa.string(), "device_type"),
-        Column("occurred_at", TIMESTAMP, "timestamp"),
+        Column("occurred_at", UTC_US, "timestamp"),
         Column("user_agent", pa.string(), "user_agent"),
-        Column("ip_address_masked", pa.string(), "ip_address"),
+        Column("ip_address_masked", pa.string(), "ip_address", transform=mask_ips),
     ),
 )
 
 API_LOGS = Entity(
-    name="api_logs",
-    schema="activity/api_logs.json",
-    raw_file="api_logs.jsonl",
-    key=("request_id",),
-    stager=functools.partial(stage_jsonl, build_row=api_row, unique="request_id"),
+    name="api_logs", schema="activity/api_logs.json", source=Drop("api_logs_{yyyymmdd}.jsonl"),
+    key=("request_id",), duplicates="first", protect=PROTECT,
     columns=(
-        Column("line_no", pa.int64()),
+        Column("line_no", pa.int64(), LINE),
         Column("request_id", pa.string(), "request_id"),
         Column("endpoint", pa.string(), "endpoint"),
         Column("method", pa.string(), "method"),
         Column("status_code", pa.int64(), "status_code"),
-        Column("response_class", pa.string()),
+        Column("response_class", pa.string(), derive=response_class),
         Column("response_time_ms", pa.float64(), "response_time"),
-        Column("requested_at", TIMESTAMP, "timestamp"),
-        Column("user_pseudo_id", pa.string(), "user_id"),
+        Column("requested_at", UTC_US, "timestamp"),
+        Column("user_pseudo_id", pa.string(), "user_id", transform=pseudonymise),
     ),
 )
 
@@ -67,18 +71,12 @@ MARTS = {
                               ("user_activities", "api_logs")),
 }
 
-
-def extra_tasks(ds: dt.date) -> list:
-    """The per-ds JSON export of every mart (its marker is written after the files)."""
-    from workflows.pipelines.activity.export import ActivityExport  # lazy: it imports the generic tasks
-
-    return [ActivityExport(date=ds, pipeline="activity")]
-
-
 PIPELINE = Pipeline(
     name="activity",
     entities={e.name: e for e in (USER_ACTIVITIES, API_LOGS)},
     marts=MARTS,
-    land=landing.land,
-    extra_tasks=extra_tasks,
+    exports=True,
+    settings=activity,
+    drops=lambda: activity().landing,
+    demo_drop=demo_drop,
 )

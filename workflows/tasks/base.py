@@ -6,7 +6,7 @@ import logging
 import luigi
 
 from workflows import pipelines
-from workflows.declarations import Entity, Pipeline
+from workflows.declarations import Entity, Mart, Pipeline
 
 log = logging.getLogger("luigi-interface")
 
@@ -45,8 +45,14 @@ class EntityTask(PipelineTask):
 
     @property
     def entity_decl(self) -> Entity:
-        try:
-            return self.decl.entities[self.entity]
-        except KeyError:
-            known = ", ".join(sorted(self.decl.entities))
-            raise ValueError(f"pipeline {self.pipeline!r} has no entity {self.entity!r}; known: {known}") from None
+        return self.decl.entity(self.entity)
+
+
+class MartTask(PipelineTask):
+    """A task for one mart of a pipeline and one ds."""
+
+    mart = luigi.Parameter(description="Mart name within the pipeline, e.g. fact_sales")
+
+    @property
+    def mart_decl(self) -> Mart:
+        return self.decl.mart(self.mart)

@@ -1,4 +1,4 @@
-"""Check: run every declared data-quality check of a pipeline for one ds and store the results.
+"""Run every declared data-quality check of a pipeline for one ds and store the results.
 
 Appends one row per check to ``etl.dq_results`` (passes too), the entity row flow
 to ``etl.dq_row_flow`` and quarantine counts per reason to ``etl.dq_quarantine``,
@@ -23,15 +23,12 @@ from psycopg2 import sql
 from psycopg2.extras import Json, execute_values
 
 from targets import PartitionMarker
-from workflows import checks as C
-from workflows import warehouse
-from workflows.base import PipelineTask
+from workflows import layout, warehouse
 from workflows.config import quality as quality_config
-from workflows.declarations import SCHEMA_DIR, Entity, Pipeline, load_schema
-from workflows.extract import raw_target
+from workflows.declarations import Entity, Pipeline, load_schema
 from workflows.masking import mask, reason_class
-from workflows.mart import Mart
-from workflows.stage import quarantine_target, staged_target
+from workflows.quality import checks as C
+from workflows.resources import SCHEMAS
 
 log = logging.getLogger("luigi-interface")
 QUARANTINE_SAMPLE = 3
@@ -63,8 +60,9 @@ class CheckResult:
 class EntityFiles:
     raw_units: int
     raw_fields: set[str]
-    staged_rows: int
+    staged_rows: int            # in units (lines for JSON Lines / CSV)
     quarantined: list[dict]
+    parquet_rows: int = 0       # rows in the staged Parquet file
 
     @property
     def quarantined_units(self) -> int:
@@ -78,24 +76,30 @@ def _units(record, explode: str | None) -> int:
 
 
 def read_entity_files(pipeline: Pipeline, entity: Entity, ds: dt.date) -> EntityFiles:
-    """Counts read straight from the lake files of one entity and ds."""
-    if pipeline.land is not None:
-        meta = json.loads(raw_target(pipeline, entity, ds, ".meta.json").read_bytes())
-        raw_units, fields = int(meta.get("record_count", 0)), set(meta.get("fields") or [])
+    """Counts read straight from the lake files of one entity and ds. Units: for a JSON envelope
+    its records (an exploded record counts its items); for JSON Lines and CSV physical lines
+    (the landing's own count of non-blank lines, against the lines each staged or quarantined
+    record spans), so a record that swallows lines cannot hide them."""
+    raw = layout.raw(pipeline.name, entity.name, ds, entity.raw_filename)
+    meta = json.loads(layout.raw(pipeline.name, entity.name, ds, f"{entity.raw_filename}.meta.json").read_bytes())
+    stats = json.loads(layout.stage_stats(pipeline.name, entity.name, ds).read_bytes())
+    by_lines = entity.format != "json"
+    if by_lines:
+        raw_units = int(meta["lines"])
+        fields = set(meta.get("fields") or stats.get("fields") or [])
+        staged = int(stats["staged_lines"])
     else:
-        records = json.loads(raw_target(pipeline, entity, ds).read_bytes())["records"]
+        records = json.loads(raw.read_bytes())["records"]
         raw_units = sum(_units(r, entity.explode) for r in records)
         fields = {k for r in records if isinstance(r, dict) for k in r}
-    with staged_target(pipeline.name, entity.name, ds).local_path() as path:
-        staged = pq.ParquetFile(path).metadata.num_rows
+        staged = int(stats["staged"])
     quarantined = []
-    for line in quarantine_target(pipeline.name, entity.name, ds).read_bytes().decode().splitlines():
+    for line in layout.quarantine(pipeline.name, entity.name, ds).read_bytes().decode().splitlines():
         if line.strip():
             rec = json.loads(line)
-            whole = not (isinstance(rec.get("record"), dict) and "item" in rec["record"])
-            rec["units"] = _units(rec.get("record"), entity.explode) if whole else 1
+            rec["units"] = int(rec.get("lines", 1)) if by_lines else int(rec.get("units", 1))
             quarantined.append(rec)
-    return EntityFiles(raw_units, fields, staged, quarantined)
+    return EntityFiles(raw_units, fields, staged, quarantined, int(stats["staged"]))
 
 
 def schema_fields(entity: Entity) -> tuple[set[str], set[str]]:
@@ -175,15 +179,15 @@ def evaluate(cur, spec: C.CheckSpec, pipeline: Pipeline, ds: dt.date, files: Ent
         res.threshold = "raw = staged + quarantined"
         return res.judge(res.failing > 0)
     table_rows = staging_rows(cur, pipeline, entity, ds)
-    res.total, res.failing = files.staged_rows, abs(files.staged_rows - table_rows)
-    res.observed, res.threshold = f"parquet {files.staged_rows}, staging table {table_rows}", "equal"
+    res.total, res.failing = files.parquet_rows, abs(files.parquet_rows - table_rows)
+    res.observed, res.threshold = f"parquet {files.parquet_rows}, staging table {table_rows}", "equal"
     return res.judge(res.failing > 0)
 
 
 def run_checks(pipeline: Pipeline, ds: dt.date, marker: PartitionMarker | None = None) -> tuple[str, list[CheckResult]]:
     """Run, store and return all checks of ``pipeline`` for ``ds``. The marker (if given)
     is written in the same transaction, only when no error-severity check failed."""
-    checks_dir = Path(quality_config().checks_dir or SCHEMA_DIR)
+    checks_dir = Path(quality_config().checks_dir) if quality_config().checks_dir else SCHEMAS
     specs = C.load_checks(checks_dir, pipeline.name, {name: e.key for name, e in pipeline.entities.items()})
     run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     files = {name: read_entity_files(pipeline, e, ds) for name, e in pipeline.entities.items()}
@@ -243,29 +247,3 @@ def failure_message(pipeline: str, ds: dt.date, failed: list[CheckResult]) -> st
         what = r.message or f"observed {r.observed}; expected {r.threshold}"
         lines.append(f"  - {r.spec.entity}.{r.spec.name} [{r.spec.type}, {r.status}] on {r.spec.table}: {what}")
     return "\n".join(lines)
-
-
-class Check(PipelineTask):
-    """Data-quality gate for one pipeline and ds, after its marts."""
-
-    def requires(self):
-        tasks = [Mart(date=self.date, pipeline=self.pipeline, mart=m) for m in self.decl.marts]
-        return tasks + (self.decl.extra_tasks(self.date) if self.decl.extra_tasks else [])
-
-    def output(self):
-        return PartitionMarker(f"check/{self.pipeline}", self.date, "Check")
-
-    def run(self):
-        run_id, results = run_checks(self.decl, self.date, self.output())
-        counts = {s: sum(r.status == s for r in results) for s in ("pass", "warn", "fail", "error")}
-        self.report(f"run {run_id}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), 100,
-                    **{"in": len(results), "out": counts["pass"]})
-        failed = failures(results)
-        if failed:
-            try:
-                from workflows.report import write_report
-
-                write_report(self.date)
-            except Exception:  # the gate's own failure is the news; a report problem must not hide it
-                log.exception("could not write the DQ report for %s", self.date)
-            raise CheckFailed(failure_message(self.pipeline, self.date, failed))

@@ -7,31 +7,19 @@ and marker commit in one transaction.
 """
 from __future__ import annotations
 
-import luigi
-
-from targets import PartitionMarker
-from workflows import warehouse
-from workflows.base import PipelineTask
-from workflows.load import Load
+from workflows import layout, warehouse
+from workflows.tasks.base import MartTask
+from workflows.tasks.load import Load
 
 
-class Mart(PipelineTask):
+class Mart(MartTask):
     """Refresh one mart table for ds."""
-
-    mart = luigi.Parameter(description="Mart name within the pipeline, e.g. fact_sales")
-
-    @property
-    def mart_decl(self):
-        try:
-            return self.decl.marts[self.mart]
-        except KeyError:
-            raise ValueError(f"pipeline {self.pipeline!r} has no mart {self.mart!r}") from None
 
     def requires(self):
         return [Load(date=self.date, pipeline=self.pipeline, entity=e) for e in self.mart_decl.entities]
 
     def output(self):
-        return PartitionMarker(f"mart/{self.pipeline}/{self.mart}", self.date, "Mart")
+        return layout.marker(f"mart/{self.pipeline}/{self.mart}", self.date, "Mart")
 
     def run(self):
         statement = warehouse.read_sql(self.mart_decl.sql)

@@ -2,9 +2,9 @@
 
 Marts: ``mart.article_daily_metrics`` (event_date × content_id), ``mart.ad_daily_revenue``
 (served_date × content_id) and the materialized view ``mart.daily_summary`` joining both,
-refreshed by the extra task RefreshDailySummary. Staging keeps history (GA4 events deduplicated
-by row hash, GAM rows versioned by business key, CMS snapshots per ds), and the marts recompute
-exactly the keys each file touched, so duplicates, corrections and late rows land exactly once.
+refreshed after them. Staging keeps history (GA4 events deduplicated by row hash, GAM rows
+versioned by business key, CMS snapshots per ds), and the marts recompute exactly the keys each
+file touched, so duplicates, corrections and late rows land exactly once.
 """
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ import datetime as dt
 
 import pyarrow as pa
 
-from workflows.declarations import Column, Entity, Mart, Pipeline
-from workflows.pipelines.content import landing
-from workflows.pipelines.content.csv_stage import LINE_COLUMN, stage_csv, stage_csv_last_line_wins
+from workflows.config import content, demo
+from workflows.declarations import LINE, Column, Drop, Entity, Mart, Pipeline, View
+from workflows.demo import content_data
 
 UTC_US = pa.timestamp("us", tz="UTC")
 
+
+def demo_drop(entity: Entity, ds: dt.date, folder: str) -> str:
+    """Write the generated drop of ``entity`` for ds into ``folder``; its path."""
+    return str(content_data.write_file(entity.name, folder, demo().seed, ds, content().demo_events * demo().size))
+
+
 GA4_EVENTS = Entity(
-    name="ga4_events",
-    schema="content/ga4_events.json",
-    raw_file="ga4_events.csv",
+    name="ga4_events", schema="content/ga4_events.json", source=Drop("ga4_events_{yyyymmdd}.csv"),
     key=("row_hash",),
     columns=(
         Column("event_at", UTC_US, "event_timestamp"),
@@ -34,15 +38,13 @@ GA4_EVENTS = Entity(
         Column("device_category", pa.string(), "device_category"),
         Column("country", pa.string(), "country"),
     ),
-    stager=stage_csv,
     merge_sql="content/merge_ga4_events.sql",
 )
 
 GAM_DELIVERY = Entity(
-    name="gam_delivery",
-    schema="content/gam_delivery.json",
-    raw_file="gam_delivery.csv",
+    name="gam_delivery", schema="content/gam_delivery.json", source=Drop("gam_delivery_{yyyymmdd}.csv"),
     key=("served_at", "ad_unit", "line_item", "creative", "content_id"),
+    duplicates="last",  # a file restating a key: its last line wins, the earlier ones are superseded
     columns=(
         Column("served_at", UTC_US, "served_at"),
         Column("site", pa.string(), "site"),
@@ -53,17 +55,14 @@ GAM_DELIVERY = Entity(
         Column("impressions", pa.int64(), "impressions"),
         Column("clicks", pa.int64(), "clicks"),
         Column("revenue_usd", pa.decimal128(18, 6), "revenue_usd"),
-        Column(LINE_COLUMN, pa.int32()),
+        Column("source_line", pa.int32(), LINE),
     ),
-    stager=stage_csv_last_line_wins,  # a restated key: earlier lines quarantined as superseded
     merge_sql="content/merge_gam_delivery.sql",
 )
 
 CMS_ARTICLES = Entity(
-    name="cms_articles",
-    schema="content/cms_articles.json",
-    raw_file="cms_articles.csv",
-    key=("content_id",),
+    name="cms_articles", schema="content/cms_articles.json", source=Drop("cms_articles_{yyyymmdd}.csv"),
+    key=("content_id",), duplicates="first",  # a snapshot: Load replaces the ds partition
     columns=(
         Column("content_id", pa.int64(), "content_id"),
         Column("site", pa.string(), "site"),
@@ -72,26 +71,18 @@ CMS_ARTICLES = Entity(
         Column("section", pa.string(), "section"),
         Column("published_at", UTC_US, "publish_timestamp"),
     ),
-    stager=stage_csv,  # snapshot: Load replaces the ds partition
 )
-
-
-def extra_tasks(ds: dt.date) -> list:
-    """The daily_summary refresh after both marts (imported here: it needs the generic tasks)."""
-    from workflows.pipelines.content.refresh import RefreshDailySummary
-
-    return [RefreshDailySummary(date=ds)]
-
 
 PIPELINE = Pipeline(
     name="content",
     entities={e.name: e for e in (GA4_EVENTS, GAM_DELIVERY, CMS_ARTICLES)},
     marts={
-        "article_daily_metrics": Mart(
-            "article_daily_metrics", "content/mart_article_daily_metrics.sql", ("ga4_events", "cms_articles")
-        ),
+        "article_daily_metrics": Mart("article_daily_metrics", "content/mart_article_daily_metrics.sql",
+                                      ("ga4_events", "cms_articles")),
         "ad_daily_revenue": Mart("ad_daily_revenue", "content/mart_ad_daily_revenue.sql", ("gam_delivery",)),
     },
-    land=landing.land,
-    extra_tasks=extra_tasks,
+    views=(View("daily_summary", "content/refresh_daily_summary.sql"),),
+    settings=content,
+    drops=lambda: content().landing,
+    demo_drop=demo_drop,
 )

@@ -18,10 +18,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from psycopg2 import sql
 
-from targets import PartitionMarker
-from workflows import warehouse
-from workflows.base import EntityTask
-from workflows.stage import Stage
+from workflows import layout, warehouse
+from workflows.tasks.base import EntityTask
+from workflows.tasks.stage import Stage
 
 BATCH_ROWS = 65_536
 
@@ -123,7 +122,7 @@ class Load(EntityTask):
         return Stage(date=self.date, pipeline=self.pipeline, entity=self.entity)
 
     def output(self):
-        return PartitionMarker(f"load/{self.pipeline}/{self.entity}", self.date, "Load")
+        return layout.marker(f"load/{self.pipeline}/{self.entity}", self.date, "Load")
 
     def run(self):
         table = self.decl.staging_table(self.entity)

@@ -1,4 +1,4 @@
-"""Export: the ds's rows of every activity mart as JSON files under ``exports/activity/ds=<ds>/``.
+"""Export: the ds's rows of every mart of a pipeline as JSON files under ``exports/<pipeline>/ds=<ds>/``.
 
 One ``<mart>.json`` per mart (``{pipeline, mart, ds, columns, records, row_count}``,
 records in primary-key order, streamed from a server-side cursor), then
@@ -15,10 +15,9 @@ from typing import Any, TextIO
 
 from psycopg2 import sql
 
-from targets import LakeTarget, PartitionMarker, lake_key
-from workflows import warehouse
-from workflows.base import PipelineTask
-from workflows.mart import Mart
+from workflows import layout, warehouse
+from workflows.tasks.base import PipelineTask
+from workflows.tasks.mart import Mart
 
 FETCH_ROWS = 10_000
 
@@ -31,13 +30,9 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
-def export_target(pipeline: str, ds: dt.date, filename: str) -> LakeTarget:
-    return LakeTarget(lake_key("exports", pipeline, "", ds, filename))
-
-
 def primary_key(cur, table: str) -> list[str]:
     """Primary-key columns of ``mart.<table>``, in key order (the export's row order)."""
-    cur.execute(warehouse.read_sql("activity/export_primary_key.sql"), {"table": f"mart.{table}"})
+    cur.execute(warehouse.read_sql("exports/primary_key.sql"), {"table": f"mart.{table}"})
     return [name for (name,) in cur.fetchall()]
 
 
@@ -66,23 +61,23 @@ def export_marts(pipeline: str, marts: list[str], ds: dt.date, cur) -> int:
     """Write every mart's file, then the manifest; return the total rows exported."""
     files = []
     for table in marts:
-        target = export_target(pipeline, ds, f"{table}.json")
+        target = layout.export(pipeline, ds, f"{table}.json")
         with target.writing() as path, open(path, "w", encoding="utf-8") as out:
             count = write_mart(cur, pipeline, table, ds, out)
         files.append({"mart": table, "file": f"{table}.json", "row_count": count})
     manifest = {"pipeline": pipeline, "ds": str(ds), "files": files}
-    export_target(pipeline, ds, "manifest.json").write_bytes(json.dumps(manifest, indent=1).encode())
+    layout.export(pipeline, ds, "manifest.json").write_bytes(json.dumps(manifest, indent=1).encode())
     return sum(f["row_count"] for f in files)
 
 
-class ActivityExport(PipelineTask):
+class Export(PipelineTask):
     """Every mart of the pipeline for ds -> JSON files in the lake; a marker after the files."""
 
     def requires(self):
         return [Mart(date=self.date, pipeline=self.pipeline, mart=m) for m in self.decl.marts]
 
     def output(self):
-        return PartitionMarker(f"export/{self.pipeline}", self.date, "Export")
+        return layout.marker(f"export/{self.pipeline}", self.date, "Export")
 
     def run(self):
         with warehouse.transaction() as cur:

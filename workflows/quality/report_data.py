@@ -1,24 +1,20 @@
-"""DQReport: the day's Excel data-quality workbook, ``reports/dq/ds=<ds>/dq_report_<ds>.xlsx``.
+"""The day's Excel data-quality workbook, ``reports/dq/ds=<ds>/dq_report_<ds>.xlsx``, from the warehouse.
 
-Built only from ``etl.dq_*`` (the latest check run per pipeline for the ds) and
-the warehouse, never from an older workbook; written atomically to the lake,
-then marked done in ``etl.partition_markers``. Rebuilding it gives the same numbers.
+Built only from ``etl.dq_*`` (the latest check run per pipeline for the ds) and the
+warehouse, never from an older workbook; written atomically to the lake. Rebuilding it gives
+the same numbers.
 """
 from __future__ import annotations
 
 import datetime as dt
 from importlib import metadata
 
-import luigi
 from psycopg2.extras import RealDictCursor
 
 from reports.dq_report import ReportData, build_workbook
-from targets import LakeTarget, PartitionMarker, lake_key
-from workflows import warehouse
-from workflows.base import report_status
+from targets import LakeTarget
+from workflows import layout, warehouse
 from workflows.config import quality as quality_config
-from workflows import pipelines
-from workflows.quality import Check
 
 _CHECKS = """
 SELECT r.pipeline, r.entity, r.layer, r.check_name, r.check_type, r.columns, r.severity, r.status,
@@ -90,7 +86,7 @@ def read_report_data(ds: dt.date) -> ReportData:
 
 
 def report_target(ds: dt.date) -> LakeTarget:
-    return LakeTarget(lake_key("reports", "dq", "", ds, f"dq_report_{ds}.xlsx"))
+    return layout.report(ds)
 
 
 def write_report(ds: dt.date) -> ReportData:
@@ -101,19 +97,3 @@ def write_report(ds: dt.date) -> ReportData:
     return data
 
 
-class DQReport(luigi.Task):
-    """The Excel DQ report for one ds, after every pipeline's Check."""
-
-    date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
-
-    def requires(self):
-        return [Check(date=self.date, pipeline=p.name) for p in pipelines.enabled()]
-
-    def output(self):
-        return PartitionMarker("report/dq", self.date, "DQReport")
-
-    def run(self):
-        data = write_report(self.date)
-        with warehouse.transaction() as cur:
-            self.output().write(cur, len(data.checks))
-        report_status(self, f"{report_target(self.date).path}: {len(data.checks)} checks", 100)

@@ -1,0 +1,1 @@
+"""The road's Luigi tasks, one module per step: extract → stage → load → mart (refresh, export) → check → report."""
