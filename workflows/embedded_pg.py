@@ -32,6 +32,8 @@ from typing import Iterator
 
 import psutil
 
+from workflows.config import warehouse as warehouse_config
+
 log = logging.getLogger("luigi-interface")
 
 _started: dict[Path, object] = {}
@@ -276,7 +278,7 @@ def stop(pgdata: str | os.PathLike, force: bool = False) -> str:
 
         try:
             pgexec("pg_ctl", ("-D", str(path), "-m", "fast", "-w", "-t", "60", "stop"),
-                                   bin_path=server.bin_path, user=server.system_user)
+                   bin_path=server.bin_path, user=server.system_user)
         except Exception as exc:  # noqa: BLE001
             raise EmbeddedServerError(f"embedded PostgreSQL in {path}: pg_ctl stop failed ({exc})") from None
     return f"embedded PostgreSQL: stopped (pid {pid}), data in {path}"
@@ -288,18 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pgdata", help="data folder (default: [warehouse] pgdata)")
     parser.add_argument("--force", action="store_true", help="stop even while runs are using the server")
     opts = parser.parse_args(argv)
-    if opts.pgdata is None:
-        from workflows.config import warehouse as warehouse_config
-
-        opts.pgdata = warehouse_config().pgdata
+    pgdata = opts.pgdata or warehouse_config().pgdata
     try:
         if opts.command == "status":
-            code, line = status(opts.pgdata)
+            code, line = status(pgdata)
             print(line)
             return code
-        print(stop(opts.pgdata, force=opts.force))
+        print(stop(pgdata, force=opts.force))
         return 0
-    except EmbeddedServerError as exc:
+    except (EmbeddedServerError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
