@@ -3,44 +3,65 @@ PYTHON ?= python3
 VENV   ?= .venv
 DATE   ?= $(shell date -u -d yesterday +%F)
 BIN     = $(VENV)/bin
+# pip runs only when the dependencies changed: one stamp per install, remade when it is
+# older than these files (the package itself is installed editable, so code needs none).
+DEPS    = setup.cfg pyproject.toml
+STAMP   = $(VENV)/.installed
+# PYTHONWARNINGS=ignore: setuptools' notice on every editable install is noise here.
+PIP     = PYTHONWARNINGS=ignore $(BIN)/pip install --quiet
 
-.PHONY: run test venv venv-test bench clean status scheduler
+.PHONY: run test venv venv-test bench clean status stop scheduler
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-venv: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(STAMP): $(DEPS) | $(BIN)/python
+	$(PIP) -e .
+	touch $@
 
-venv-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(STAMP)-test: $(DEPS) | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $@ $(STAMP)
+
+$(STAMP)-scheduler: $(DEPS) | $(BIN)/python
+	$(PIP) -e '.[scheduler]'
+	touch $@ $(STAMP)
+
+venv: $(STAMP)
+
+venv-test: $(STAMP)-test
 
 ## Run every pipeline for DATE (default: yesterday, UTC) on the embedded defaults.
-run: venv
+run: $(STAMP)
 	$(BIN)/luigi --module workflows RunAll --date $(DATE) --local-scheduler
 
 ## Unit + integration tests (real embedded PostgreSQL, moto S3 server on 127.0.0.1).
-test: venv-test
+test: $(STAMP)-test
 	$(BIN)/pytest
 
 ## Central scheduler + visualizer on http://127.0.0.1:8082 (task history at /history, metrics at /metrics).
 ## Run workers against it without --local-scheduler: .venv/bin/luigi --module workflows RunAll --date …
-scheduler: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[scheduler]'
+scheduler: $(STAMP)-scheduler
 	mkdir -p data/luigid/log
 	LUIGI_CONFIG_PATH=conf/scheduler.cfg $(BIN)/luigid --address 127.0.0.1 --port 8082 \
 		--state-path data/luigid/state.pickle --logdir data/luigid/log
 
 ## Benchmarks: staging load vs plain COPY (1M rows), RangeDaily decision over 400 done dates.
 ## Per pipeline: bench/bench_activity.py, bench/bench_content.py, bench/bench_bikes.py.
-bench: venv-test
+bench: $(STAMP)-test
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_range.py --dates 400
 
+## Stop the embedded PostgreSQL first (refused while a run uses it), then delete data/.
 clean:
+	if [ -x $(BIN)/python ]; then $(BIN)/python -m workflows.embedded_pg stop; fi
 	rm -rf data
 
-## Latest task runs and failures (etl.task_runs) of the configured warehouse.
-status: venv
-	$(BIN)/python -m workflows.status
+## Latest task runs and failures (etl.task_runs): DAYS=N days back (default 7), FAILED=1 failures only.
+status: $(STAMP)
+	$(BIN)/python -m workflows.status $(if $(DAYS),--days $(DAYS)) $(if $(FAILED),--failed)
+
+## Stop the embedded PostgreSQL of [warehouse] pgdata (refused while a run uses it: FORCE=1).
+stop: | $(STAMP)
+	$(BIN)/python -m workflows.embedded_pg stop $(if $(FORCE),--force)

@@ -3,15 +3,20 @@
 Layout: ``<zone>/<pipeline>/<entity>/ds=YYYY-MM-DD/<file>`` under ``[lake] root``.
 Local writes go to a temp file in the same folder and are renamed; S3 writes go
 to a local temp file and are uploaded with one PUT on success. A reader never
-sees a half-written file or object.
+sees a half-written file or object. A local write first removes the ``.tmp-*`` files that
+crashed writes left in its folder (see ``remove_stale_temp_files`` for the rule).
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
+import logging
 import os
 import shutil
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -20,7 +25,11 @@ import luigi.format
 from luigi.contrib.s3 import S3Client, S3Target
 
 
+log = logging.getLogger("luigi-interface")
+
 _S3_CLIENTS: dict[int, S3Client] = {}
+TMP_PREFIX = ".tmp-"
+STALE_AFTER_SECONDS = 60
 
 
 def s3_client() -> S3Client:
@@ -51,6 +60,42 @@ def lake_key(zone: str, pipeline: str, entity: str, ds: dt.date | str | None, fi
         parts.append(f"ds={ds}")
     parts.append(filename)
     return "/".join(p for p in parts if p)
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Remove the ``.tmp-*`` files of crashed writes in ``folder``; the paths removed.
+
+    Rule: a temp file is stale when no live writer holds its lock -- every writer holds an
+    exclusive ``flock`` on its temp file from creating it until it is renamed into place,
+    and the kernel drops the lock when the writer dies, whatever killed it -- and it was last
+    modified more than STALE_AFTER_SECONDS ago (the instant between creating and locking a
+    file). So two writers of different files in one folder never remove each other's file,
+    however long they take, and a crashed write's file goes on the next write there.
+    """
+    removed = []
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    for path in Path(folder).glob(TMP_PREFIX + "*"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_mtime > cutoff:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(path).st_ino == st.st_ino:  # not renamed into place meanwhile
+                    os.remove(path)
+                    removed.append(path)
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("lake: removed %d stale temp file(s) of crashed writes in %s", len(removed), folder)
+    return removed
 
 
 class LakeTarget(luigi.Target):
@@ -94,13 +139,16 @@ class LakeTarget(luigi.Target):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(tmp)
         else:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=Path(self.key).suffix, dir=Path(self.path).parent)
-            os.close(fd)
+            folder = Path(self.path).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(folder)
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=Path(self.key).suffix, dir=folder)
             try:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # held until renamed: marks the temp file as a live write
                 yield tmp
                 os.replace(tmp, self.path)
             finally:
+                os.close(fd)
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(tmp)
 

@@ -1,6 +1,6 @@
 """``make status``: the latest task runs and the state of recent partitions, from etl.task_runs.
 
-Usage: python -m workflows.status [--days N] [--failed]
+Usage: python -m workflows.status [--days N] [--failed]   (make status DAYS=N FAILED=1)
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ SELECT ds, task_family, count(*) FILTER (WHERE status = 'success') AS ok,
 _FAILED = """
 SELECT finished_at, task_id, left(error, 160) FROM etl.task_runs
  WHERE status = 'failed' AND finished_at > now() - make_interval(days => %(days)s)
- ORDER BY finished_at DESC LIMIT 20
+ ORDER BY finished_at DESC LIMIT %(limit)s
 """
 
 
@@ -37,17 +37,26 @@ def _print(rows, header) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    args.add_argument("--failed", action="store_true", help="only the failed runs (up to 200)")
     opts = args.parse_args(argv)
-    conn = warehouse.connect()
+    if opts.days < 1:
+        args.error(f"--days must be at least 1, not {opts.days}")
+    try:
+        conn = warehouse.connect()
+    except RuntimeError as exc:  # unreachable warehouse, embedded server that cannot start: one line
+        print(f"status: {exc}", file=sys.stderr)
+        return 1
     try:
         with conn.cursor() as cur:
-            cur.execute(_SUMMARY, {"days": opts.days})
-            rows = cur.fetchall()
-            print(f"Task runs by ds and task family, last {opts.days} days:")
-            _print(rows, ("ds", "task", "ok", "failed", "rows_out", "quarantined", "seconds", "last_finished"))
-            cur.execute(_FAILED, {"days": opts.days})
+            if not opts.failed:
+                cur.execute(_SUMMARY, {"days": opts.days})
+                rows = cur.fetchall()
+                print(f"Task runs by ds and task family, last {opts.days} days:")
+                _print(rows, ("ds", "task", "ok", "failed", "rows_out", "quarantined", "seconds", "last_finished"))
+                print()
+            cur.execute(_FAILED, {"days": opts.days, "limit": 200 if opts.failed else 20})
             failed = cur.fetchall()
-            print(f"\nRecent failures: {len(failed) or 'none'}")
+            print(f"Failed runs, last {opts.days} days: {len(failed) or 'none'}")
             if failed:
                 _print(failed, ("finished_at", "task_id", "error"))
     finally:

