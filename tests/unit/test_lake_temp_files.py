@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from targets.lake import STALE_AFTER_SECONDS, LakeTarget
-from tests.conftest import luigi_settings
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITION = "staging/p/e/ds=2026-11-20"
@@ -18,7 +17,7 @@ PARTITION = "staging/p/e/ds=2026-11-20"
 WRITER = """
 import sys
 from targets.lake import LakeTarget
-with LakeTarget(sys.argv[1]).writing() as path:
+with LakeTarget(sys.argv[1], sys.argv[2]).writing() as path:
     with open(path, "wb") as f:
         f.write(b"partial")
         f.flush()
@@ -29,10 +28,7 @@ with LakeTarget(sys.argv[1]).writing() as path:
 
 
 def start_writer(root: Path, key: str) -> tuple[subprocess.Popen, Path]:
-    cfg = root.parent / "lake.cfg"
-    cfg.write_text(f"[lake]\nroot = {root}\n")
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, key], cwd=REPO, text=True,
-                            env={**os.environ, "LUIGI_CONFIG_PATH": str(cfg)},
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, key, str(root)], cwd=REPO, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     return proc, Path(proc.stdout.readline().strip())
 
@@ -63,8 +59,7 @@ def test_next_write_removes_crashed_temp_files_but_not_a_live_writers(tmp_path):
     other_partition.write_bytes(b"x")
     age(other_partition, 3600)
 
-    with luigi_settings({"lake": {"root": str(root)}}):
-        LakeTarget(f"{PARTITION}/c.parquet").write_bytes(b"c")
+    LakeTarget(f"{PARTITION}/c.parquet", str(root)).write_bytes(b"c")
 
     assert sorted(p.name for p in folder.iterdir()) == sorted(["c.parquet", live_tmp.name, fresh.name, "notes.txt"])
     assert other_partition.exists()  # only the folder written to is cleaned
