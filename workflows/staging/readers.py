@@ -33,6 +33,7 @@ from workflows.staging.rejects import RejectWriter
 from workflows.staging.values import ABSENT, FLOAT, Values, from_python, from_text
 
 BLOCK_BYTES = 8 << 20
+csv.field_size_limit(2**31 - 1)  # Python's csv (header, slow path) must read fields of any size we accept
 BATCH_RECORDS = 65_536
 _NL, _QUOTE = 10, 34
 
@@ -369,24 +370,6 @@ def _record_starts(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts[keep], ends[keep], line_of_offset[starts[keep]]
 
 
-def _blank_invalid_utf8(block: bytes, first_line: int, writer: RejectWriter, stats: ReadStats) -> bytes:
-    """Quarantine every record holding bytes that are not UTF-8 and blank it (its newlines kept)."""
-    while True:
-        try:
-            block.decode("utf-8")
-            return block
-        except UnicodeDecodeError as exc:
-            starts, ends, lines = _record_starts(block)
-            i = max(int(np.searchsorted(starts, exc.start, side="right")) - 1, 0)
-            start, end = int(starts[i]), int(ends[i])
-            record = block[start:end]
-            stats.records += 1
-            span = record.count(b"\n") + 1
-            writer.add("encoding", f"not UTF-8: {exc.reason} at byte {exc.start - start + 1} of the record",
-                       first_line + int(lines[i] if i >= 0 else 0), record, raw_text=True, lines=span)
-            block = block[:start] + b"\n" * record.count(b"\n") + block[end:]
-
-
 def read_csv(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats,
              max_record_bytes: int) -> Iterator[RawBatch]:
     """A CSV file -> batches of text fields read as the contract's JSON types."""
@@ -412,7 +395,6 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
     work = [(block, first_line)]
     while work:
         data, line0 = work.pop(0)
-        data = _blank_invalid_utf8(data, line0, writer, stats)
         bad: list[tuple[int, str]] = []
 
         def invalid(row) -> str:
@@ -425,9 +407,10 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
                 read_options=pacsv.ReadOptions(column_names=header, use_threads=False,
                                                block_size=max(len(data) + 1, 1 << 16)),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=invalid),
-                convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                                     strings_can_be_null=True, quoted_strings_can_be_null=False),
-            )
+                convert_options=pacsv.ConvertOptions(column_types={h: pa.binary() for h in header},
+                                                     strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                                     null_values=[""]),
+            )  # bytes first: a record that is not UTF-8 is found below, alone
         except pa.ArrowInvalid:
             yield from _csv_slow(data, line0, header, contract, writer, stats)
             continue
@@ -457,10 +440,57 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
             continue
         spans = _spans(data, starts, ends)[good]
         stats.records += table.num_rows
+        table, not_utf8 = _as_text(table)
+        for i in np.flatnonzero(not_utf8):
+            record = data[int(starts[good][i]):int(ends[good][i])]
+            writer.add("encoding", f"not UTF-8: {_utf8_problem(record)}", int(good_lines[i]), record, raw_text=True,
+                       lines=int(spans[i]))
+        if not_utf8.any():
+            keep = ~not_utf8
+            table, good_lines, spans = table.filter(pa.array(keep)), good_lines[keep], spans[keep]
         for offset in range(0, table.num_rows, BATCH_RECORDS):
             part = table.slice(offset, BATCH_RECORDS)
             yield _text_batch(part, good_lines[offset:offset + part.num_rows],
                               spans[offset:offset + part.num_rows], header, contract)
+
+
+def _as_text(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    """The binary columns as UTF-8 text, and the mask of rows with a field that is not UTF-8."""
+    bad = np.zeros(table.num_rows, dtype=bool)
+    columns = []
+    for column in table.columns:
+        column = column.combine_chunks()
+        try:
+            columns.append(pc.cast(column, pa.string()))
+            continue
+        except pa.ArrowInvalid:
+            pass
+        rows = _not_utf8(column, 0)
+        bad[rows] = True
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[rows] = True
+        columns.append(pc.cast(pc.if_else(pa.array(mask), pa.scalar(None, pa.binary()), column), pa.string()))
+    return pa.table(columns, names=table.column_names), bad
+
+
+def _not_utf8(column: pa.Array, offset: int) -> list[int]:
+    """Positions of values that are not UTF-8, by bisection (a clean half is one vectorised check)."""
+    try:
+        pc.cast(column, pa.string())
+        return []
+    except pa.ArrowInvalid:
+        if len(column) == 1:
+            return [offset]
+        mid = len(column) // 2
+        return _not_utf8(column.slice(0, mid), offset) + _not_utf8(column.slice(mid), offset + mid)
+
+
+def _utf8_problem(record: bytes) -> str:
+    try:
+        record.decode("utf-8")
+        return "invalid bytes"
+    except UnicodeDecodeError as exc:
+        return f"{exc.reason} at byte {exc.start + 1} of the record"
 
 
 def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -491,7 +521,7 @@ def _csv_slow(data: bytes, line0: int, header: list[str], contract: Contract, wr
               stats: ReadStats) -> Iterator[RawBatch]:
     """The exact path for a block pyarrow cannot split as the quote scan does: Python's csv finds
     the records (joining physical lines while a quote is open), pyarrow then reads each record."""
-    physical = data.decode("utf-8").split("\n")
+    physical = data.decode("utf-8", "surrogateescape").split("\n")
     if physical and physical[-1] == "":
         physical.pop()
     records, lines, spans = [], [], []
@@ -506,27 +536,42 @@ def _csv_slow(data: bytes, line0: int, header: list[str], contract: Contract, wr
             found = len(next(csv.reader([physical[i]]), []))
             what = (f"expected {len(header)} fields, found {found}" if physical[i].count('"') % 2 == 0
                     else f"expected {len(header)} fields; an unterminated quote runs over the next lines")
-            writer.add("csv", what, line0 + i, physical[i], raw_text=True)
+            writer.add("csv", what, line0 + i, physical[i].encode("utf-8", "surrogateescape"), raw_text=True)
             i += 1
             continue
-        records.append("\n".join(physical[i:i + used]))
+        text = "\n".join(physical[i:i + used])
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogateescape")
+            writer.add("encoding", f"not UTF-8: {_utf8_problem(raw)}", line0 + i, raw, raw_text=True, lines=used)
+            i += used
+            continue
+        records.append(text)
         lines.append(line0 + i)
         spans.append(used)
         i += used
     if not records:
         return
-    columns: dict[str, list] = {h: [] for h in header}
-    for text in records:  # each alone: pyarrow's reading of NULL vs '' and of quotes
-        row = pacsv.read_csv(pa.py_buffer(text.encode("utf-8")),
-                             read_options=pacsv.ReadOptions(column_names=header, use_threads=False),
-                             parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                                                  strings_can_be_null=True,
-                                                                  quoted_strings_can_be_null=False))
-        for h in header:
-            columns[h].append(row.column(h)[0].as_py())
-    table = pa.table({h: pa.array(columns[h], pa.string()) for h in header})
+    table = _read_records("\n".join(records).encode("utf-8"), header)
+    if table is None or table.num_rows != len(records):  # read them one at a time
+        parts = [_read_records(text.encode("utf-8"), header) for text in records]
+        table = pa.concat_tables(parts)
     yield _text_batch(table, np.asarray(lines, dtype=np.int64), np.asarray(spans, dtype=np.int32), header, contract)
+
+
+def _read_records(data: bytes, header: list[str]) -> pa.Table | None:
+    """Records known to be well-formed, read by pyarrow (its NULL vs '' and quoting), as text."""
+    try:
+        return pacsv.read_csv(pa.py_buffer(data),
+                              read_options=pacsv.ReadOptions(column_names=header, use_threads=False,
+                                                             block_size=max(len(data) + 1, 1 << 16)),
+                              parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                              convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                                   strings_can_be_null=True, null_values=[""],
+                                                                   quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid:
+        return None
 
 
 def _record_lines(physical: list[str], i: int, width: int, max_lines: int = 10_000) -> int | None:
