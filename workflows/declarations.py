@@ -16,7 +16,7 @@ from typing import Any, Callable
 import jsonschema
 import pyarrow as pa
 
-from workflows.resources import SCHEMAS, read_sql
+from workflows.resources import SCHEMAS, read_sql, resource
 from workflows.staging.contract import Contract, compile_contract
 from workflows.staging.engine import LINE, Lookup, StagedColumn, StageSpec
 
@@ -26,8 +26,8 @@ __all__ = ["Column", "Lookup", "Http", "Drop", "Table", "Entity", "Mart", "View"
 
 @functools.lru_cache(maxsize=None)
 def load_schema(schema_path: str) -> dict:
-    """An entity's JSON Schema (path under schemas/), parsed and checked once per process."""
-    path = SCHEMAS.joinpath(schema_path)
+    """An entity's JSON Schema (path under schemas/, or absolute), parsed and checked once per process."""
+    path = resource(SCHEMAS, schema_path)
     if not path.is_file():
         raise FileNotFoundError(f"JSON Schema not found: schemas/{schema_path}")
     schema = json.loads(path.read_text(encoding="utf-8"))

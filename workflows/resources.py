@@ -5,16 +5,24 @@ works the same as a checkout.
 """
 from __future__ import annotations
 
+import os
 from importlib import resources
+from pathlib import Path
 
 PACKAGE = resources.files("workflows")
 SCHEMAS = PACKAGE / "schemas"
 SQL = PACKAGE / "sql"
 
 
+def resource(folder, relpath: str):
+    """A data file: ``relpath`` under the package's ``folder``, or an absolute path (a pipeline
+    declared outside this package keeps its own schemas and SQL)."""
+    return Path(relpath) if os.path.isabs(relpath) else folder.joinpath(relpath)
+
+
 def read_sql(relpath: str) -> str:
-    """Text of a file under sql/ (e.g. ``fakestore/mart_fact_sales.sql``)."""
-    path = SQL.joinpath(relpath)
+    """Text of a file under sql/ (e.g. ``fakestore/mart_fact_sales.sql``), or at an absolute path."""
+    path = resource(SQL, relpath)
     if not path.is_file():
         raise FileNotFoundError(f"SQL file not found: sql/{relpath}")
     return path.read_text(encoding="utf-8")
