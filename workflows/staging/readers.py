@@ -171,6 +171,11 @@ def _blocks(f, max_record_bytes: int, writer: RejectWriter, stats: ReadStats,
         line += block.count(b"\n")
 
 
+def _quotes_before(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """How many quote characters come before each of ``positions`` (one scan, then a binary search)."""
+    return np.searchsorted(np.flatnonzero(arr == _QUOTE), positions)
+
+
 def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> int | None:
     """Where to end a block: after its last newline (CSV: the last one outside quotes)."""
     last = buf.rfind(b"\n")
@@ -180,8 +185,7 @@ def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> int | None:
         return last + 1
     arr = np.frombuffer(buf, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NL)
-    quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
-    even = newlines[(quotes[newlines] % 2) == 0]
+    even = newlines[(_quotes_before(arr, newlines) % 2) == 0]
     if len(even):
         return int(even[-1]) + 1
     if len(buf) > max_record_bytes:  # an open quote for longer than any record: cut anyway
@@ -309,7 +313,11 @@ def _recheck(records: list, texts: list[bytes]) -> None:
 def read_envelope(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats) -> Iterator[RawBatch]:
     """The landed envelope's records -> one batch; a record with a JSON defect quarantined alone."""
     with open(path, "rb") as f:
-        envelope = jsontext.loads(f.read())
+        data = f.read()
+    try:
+        envelope = jsontext.loads(data)
+    except (ValueError, RecursionError) as exc:  # includes UnicodeDecodeError
+        raise SourceFileError(f"{path}: not a JSON envelope ({str(exc).splitlines()[0]})") from None
     records = envelope.get("records") if isinstance(envelope, dict) else None
     if not isinstance(records, list):
         raise SourceFileError(f"{path}: not a JSON envelope with a 'records' list")
@@ -358,16 +366,15 @@ def _record_starts(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     splitting at newlines outside quotes (RFC 4180); the end excludes the record's newline."""
     arr = np.frombuffer(block, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NL)
-    quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
-    boundary = newlines[(quotes[newlines] % 2) == 0]
+    boundary = newlines[(_quotes_before(arr, newlines) % 2) == 0]
     starts = np.concatenate(([0], boundary + 1)).astype(np.int64)
     ends = np.concatenate((boundary, [len(block)])).astype(np.int64)
     length = ends - starts
     first_byte = arr[np.minimum(starts, max(len(arr) - 1, 0))] if len(arr) else np.zeros(len(starts), np.uint8)
     blank = (length == 0) | ((length == 1) & (first_byte == 13))
-    line_of_offset = np.concatenate(([0], np.cumsum(arr == _NL)))  # newlines before each offset
     keep = ~blank
-    return starts[keep], ends[keep], line_of_offset[starts[keep]]
+    line_index = np.searchsorted(newlines, starts[keep])  # newlines before each start
+    return starts[keep], ends[keep], line_index
 
 
 def read_csv(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats,
@@ -495,9 +502,8 @@ def _utf8_problem(record: bytes) -> str:
 
 def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Physical lines each record spans (a quoted newline adds one)."""
-    arr = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.concatenate(([0], np.cumsum(arr == _NL)))
-    return (1 + newlines[ends] - newlines[starts]).astype(np.int32)
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL)
+    return (1 + np.searchsorted(newlines, ends) - np.searchsorted(newlines, starts)).astype(np.int32)
 
 
 def _text_batch(table: pa.Table, lines: np.ndarray, spans: np.ndarray, header: list[str],

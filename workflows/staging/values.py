@@ -75,9 +75,13 @@ class Values:
         return self.strings[row].as_py()
 
     def take(self, rows: np.ndarray) -> "Values":
-        """The values of ``rows`` (indices), in that order."""
+        """The values of ``rows`` (indices, ascending), in that order."""
+        if len(rows) == len(self.kind) and (len(rows) == 0 or (rows[0] == 0 and rows[-1] == len(rows) - 1)):
+            return self  # every row, in order
         index = pa.array(rows, pa.int64())
-        remap = {int(old): new for new, old in enumerate(rows)}
+        sparse = sorted(set(self.exact) | set(self.unrepresentable))
+        found = np.searchsorted(rows, sparse) if sparse else []
+        remap = {old: int(new) for old, new in zip(sparse, found) if new < len(rows) and rows[new] == old}
         return Values(
             kind=self.kind[rows], ints=self.ints.take(index), floats=self.floats.take(index),
             strings=self.strings.take(index), bools=self.bools.take(index),
