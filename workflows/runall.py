@@ -1,4 +1,4 @@
-"""RunAll(date): every pipeline's marts and checks, and the DQ report, for one ds.
+"""RunAll(date): every pipeline's marts and checks, the DQ report, the KPI report and the packs, for one ds.
 
 Complete when all their markers exist.
 
@@ -12,6 +12,7 @@ import luigi
 from targets import completed_dates
 from workflows import pipelines
 from workflows.mart import Mart
+from workflows.pack import deliverables
 from workflows.quality import Check
 from workflows.report import DQReport
 
@@ -28,7 +29,7 @@ class RunAll(luigi.WrapperTask):
             if p.extra_tasks is not None:
                 tasks.extend(p.extra_tasks(self.date))
         tasks += [Check(date=self.date, pipeline=p.name) for p in enabled]
-        return tasks + [DQReport(date=self.date)]
+        return tasks + [DQReport(date=self.date)] + deliverables(self.date)
 
     def marker_targets(self) -> list[str]:
         return [task.output().target for task in self.requires()]
