@@ -71,8 +71,10 @@ def test_every_run_has_its_log_in_the_lake_without_secrets(env):
     webhook = f"http://127.0.0.1:{hook.server_address[1]}/services/{TOKEN}"
     dsn = env.dsn.replace("postgres:@", f"postgres:{PASSWORD}@")  # the embedded server trusts local sockets
     assert PASSWORD in dsn
+    # activity (whose pseudonym key is a secret) on the local lake only, to keep the S3 variant short
+    runall = ["fakestore", "activity"] if env.kind == "local" else ["fakestore"]
     settings = {"warehouse": {"dsn": dsn}, "alerts": {"webhook_url": webhook},
-                "activity": {"pseudonym_key": KEY}, "runall": {"pipelines": '["fakestore", "activity"]'}}
+                "activity": {"pseudonym_key": KEY}, "runall": {"pipelines": json.dumps(runall)}}
     try:
         with luigi_settings(settings):
             assert luigi.build([RunAll(date=D)], local_scheduler=True, workers=1)
@@ -84,9 +86,9 @@ def test_every_run_has_its_log_in_the_lake_without_secrets(env):
 
     logs = lake_logs(env)
     runs = env.query("SELECT task_id, task_family, coalesce(pipeline, 'all'), ds, status, log_key FROM etl.task_runs")
-    # fakestore 3 Extract, 3 Stage, 3 Load, 3 Mart, Check; activity 2 + 2 + 2, 8 Mart, Check, Export; DQReport,
-    # KPIReport, 2 Pack; LeakyTask; DQReport again = 35 runs, one log file each
-    assert len(runs) == 35 and len(logs) == len(runs)
+    # fakestore 3 Extract, 3 Stage, 3 Load, 3 Mart, Check, Pack; activity 2 + 2 + 2, 8 Mart, Check, Export, Pack;
+    # DQReport, KPIReport, LeakyTask, DQReport again: one log file per run
+    assert len(runs) == {"local": 35, "s3": 18}[env.kind] and len(logs) == len(runs)
     for task_id, family, pipeline, ds, status, key in runs:
         assert re.fullmatch(rf"logs/{pipeline}/{family}/ds={ds}/\d{{8}}T\d{{12}}Z(-[\w.-]+)?-\d+\.log", key), key
         text = logs[key].decode()
