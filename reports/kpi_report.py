@@ -32,7 +32,8 @@ DEFINITIONS = (
     ("Revenue", "sum of line_total = quantity × unit_price (the product's price in the ds's snapshot)"),
     ("Average order value", "revenue / orders, rounded to cents"),
     ("Unique products sold", "distinct product_id among the ds's cart lines"),
-    ("Trend", "the same KPIs for each of the last 30 dates (0 orders: no sales loaded for that date)"),
+    ("Trend", "the same KPIs for each of the last 30 dates, as loaded when the report was built "
+              "(blank: the date was not loaded; 0: loaded, no sales)"),
     ("Top categories / products", "by revenue; category and title from dim_product (newest snapshot)"),
     ("Price histogram", "the ds's cart lines by unit-price band [low, high)"),
     ("DQ status counts", "outcomes of the ds's latest fakestore check run (etl.dq_results)"),
@@ -82,7 +83,6 @@ def _bar(title: str, y_title: str, ws, value_col: int, n: int, horizontal: bool 
     chart.title, chart.y_axis.title, chart.legend = title, y_title, None
     chart.add_data(Reference(ws, min_col=value_col, min_row=1, max_row=1 + n), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=1 + n))
-    chart.height, chart.width = 7.5, 13
     return chart
 
 
@@ -97,12 +97,12 @@ def build_workbook(data: KPIData) -> Workbook:
         ws.cell(row=i, column=1, value=label).font = BOLD
         cell = ws.cell(row=i, column=2, value=data.headline[key])
         cell.number_format, cell.font, cell.alignment = fmt, BIG, Alignment(horizontal="right")
-    row = 4 + len(HEADLINE)
-    ws.cell(row=row, column=1, value="Data-quality checks (fakestore)").font = BOLD
-    for i, r in enumerate(data.dq_status, start=row + 1):
-        ws.cell(row=i, column=1, value=r["status"]).fill = PatternFill("solid", fgColor=STATUS_FILLS[r["status"]])
-        ws.cell(row=i, column=2, value=r["checks"])
-    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 26, 16
+    ws.cell(row=3, column=4, value="Data-quality checks (fakestore)").font = BOLD
+    for i, r in enumerate(data.dq_status, start=4):
+        ws.cell(row=i, column=4, value=r["status"]).fill = PatternFill("solid", fgColor=STATUS_FILLS[r["status"]])
+        ws.cell(row=i, column=5, value=r["checks"])
+    for letter, width in (("A", 26), ("B", 16), ("C", 4), ("D", 30), ("E", 10)):
+        ws.column_dimensions[letter].width = width
 
     trend = _data_sheet(wb, "Trend", data.trend, ("ds", "revenue", "orders", "items", "aov"),
                         {"ds": "yyyy-mm-dd", "revenue": MONEY, "aov": MONEY})
@@ -115,7 +115,8 @@ def build_workbook(data: KPIData) -> Workbook:
 
     n = len(data.trend)
     line = LineChart()
-    line.title, line.y_axis.title, line.x_axis.title = f"Revenue and orders, last {n} days", "revenue", "ds"
+    line.title, line.y_axis.title = f"Revenue and orders, last {n} days", "revenue"
+    line.legend.position = "b"
     line.add_data(Reference(trend, min_col=2, min_row=1, max_row=1 + n), titles_from_data=True)
     line.set_categories(Reference(trend, min_col=1, min_row=2, max_row=1 + n))
     line.x_axis.number_format = "mm-dd"
@@ -123,11 +124,14 @@ def build_workbook(data: KPIData) -> Workbook:
     orders.add_data(Reference(trend, min_col=3, min_row=1, max_row=1 + n), titles_from_data=True)
     orders.y_axis.axId, orders.y_axis.title, orders.y_axis.crosses = 200, "orders", "max"
     line += orders
-    line.height, line.width = 7.5, 18
-    ws.add_chart(line, "D3")
-    ws.add_chart(_bar("Top categories by revenue", "revenue", cats, 2, len(data.top_categories), True), "D19")
-    ws.add_chart(_bar("Top products by revenue", "revenue", prods, 2, len(data.top_products), True), "L19")
-    ws.add_chart(_bar("Cart lines by unit price", "cart lines", hist, 2, len(data.histogram)), "O3")
+    for series in line.series + orders.series:
+        series.smooth = False
+    charts = (line, _bar("Cart lines by unit price", "cart lines", hist, 2, len(data.histogram)),
+              _bar("Top categories by revenue", "revenue", cats, 2, len(data.top_categories), True),
+              _bar("Top products by revenue", "revenue", prods, 2, len(data.top_products), True))
+    for chart, anchor in zip(charts, ("A12", "F12", "A30", "F30")):  # a 2 × 2 grid under the numbers
+        chart.height, chart.width = 8.5, 15
+        ws.add_chart(chart, anchor)
     ws.page_setup.orientation, ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = "landscape", 1, 1
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 

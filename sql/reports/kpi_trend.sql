@@ -1,7 +1,15 @@
--- Daily KPIs for the %(days)s days ending at ds (every date listed; a date without sales has 0 orders).
+-- Daily KPIs for the %(days)s days ending at ds. Every date is listed: a date whose fact_sales
+-- partition was loaded (a marker exists) has its numbers, 0 orders when it had no sales; a date
+-- not loaded (yet) has NULLs, so a chart shows a gap rather than a false zero.
 WITH days AS (
     SELECT d::date AS ds
       FROM generate_series(%(ds)s::date - (%(days)s - 1), %(ds)s::date, interval '1 day') AS d
+),
+loaded AS (
+    SELECT ds
+      FROM etl.partition_markers
+     WHERE target = 'mart/fakestore/fact_sales'
+       AND ds BETWEEN %(ds)s::date - (%(days)s - 1) AND %(ds)s
 ),
 daily AS (
     SELECT ds, sum(line_total) AS revenue, count(DISTINCT cart_id) AS orders, sum(quantity) AS items
@@ -10,10 +18,11 @@ daily AS (
      GROUP BY ds
 )
 SELECT days.ds,
-       coalesce(daily.revenue, 0)                          AS revenue,
-       coalesce(daily.orders, 0)                           AS orders,
-       coalesce(daily.items, 0)                            AS items,
-       round(daily.revenue / nullif(daily.orders, 0), 2)   AS aov
+       CASE WHEN loaded.ds IS NOT NULL THEN coalesce(daily.revenue, 0) END   AS revenue,
+       CASE WHEN loaded.ds IS NOT NULL THEN coalesce(daily.orders, 0) END    AS orders,
+       CASE WHEN loaded.ds IS NOT NULL THEN coalesce(daily.items, 0) END     AS items,
+       round(daily.revenue / nullif(daily.orders, 0), 2)                     AS aov
   FROM days
+  LEFT JOIN loaded USING (ds)
   LEFT JOIN daily USING (ds)
  ORDER BY days.ds;
