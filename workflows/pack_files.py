@@ -67,8 +67,9 @@ def _rows_rule(cols: list[dict], ds) -> tuple[sql.Composable, str]:
     if "ds" in names:
         return sql.SQL("{} = %(ds)s").format(sql.Identifier("ds")), f"ds = {ds}"
     if {"first_seen_ds", "last_seen_ds"} <= set(names):
-        return (sql.SQL("{} <= %(ds)s AND {} >= %(ds)s").format(sql.Identifier("first_seen_ds"), sql.Identifier("last_seen_ds")),
-                f"first_seen_ds <= {ds} <= last_seen_ds")
+        where = sql.SQL("{} <= %(ds)s AND {} >= %(ds)s").format(sql.Identifier("first_seen_ds"),
+                                                               sql.Identifier("last_seen_ds"))
+        return where, f"first_seen_ds <= {ds} <= last_seen_ds"
     key_dates = sorted((c for c in cols if c["pk"] is not None and c["type"] == "date"), key=lambda c: c["pk"])
     if key_dates:
         return sql.SQL("{} = %(ds)s").format(sql.Identifier(key_dates[0]["name"])), f"{key_dates[0]['name']} = {ds}"
@@ -81,10 +82,10 @@ def write_mart(cur, pipeline: str, mart: str, ds, csv_path: str, parquet_path: s
     cols = _columns(cur, schema, table)
     where, rule = _rows_rule(cols, ds)
     types = [_arrow_type(c) for c in cols]
-    select = sql.SQL(", ").join(
-        sql.Identifier(c["name"]) if t is not None else sql.SQL("{}::text AS {}").format(sql.Identifier(c["name"]), sql.Identifier(c["name"]))
-        for c, t in zip(cols, types))
-    keys = [c["name"] for c in sorted((c for c in cols if c["pk"] is not None), key=lambda c: c["pk"])] or [c["name"] for c in cols]
+    names = [sql.Identifier(c["name"]) for c in cols]
+    select = sql.SQL(", ").join(n if t is not None else sql.SQL("{}::text AS {}").format(n, n) for n, t in zip(names, types))
+    in_key = sorted((c for c in cols if c["pk"] is not None), key=lambda c: c["pk"])
+    keys = [c["name"] for c in in_key] or [c["name"] for c in cols]
     query = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
         select, sql.Identifier(schema, table), where, sql.SQL(", ").join(map(sql.Identifier, keys)))
     bound = cur.mogrify(query, {"ds": ds}).decode()
