@@ -1,8 +1,10 @@
 # One image for both roles in docker-compose.yml: the luigi worker and luigid.
 #
 #   docker build -t luigi-warehouse .
-#   docker run --rm luigi-warehouse          # RunAll for yesterday (UTC) on the
-#                                            # embedded defaults of luigi.cfg
+#   docker run --rm -v warehouse-data:/app/data luigi-warehouse
+#                                            # RunAll for yesterday (UTC) on the embedded
+#                                            # defaults of luigi.cfg; lake, warehouse, reports
+#                                            # and logs stay in the volume warehouse-data
 # In compose, LUIGI_CONFIG_PATH=/app/conf/compose.cfg points it at MinIO,
 # Postgres and luigid instead.
 FROM python:3.11-slim
@@ -35,6 +37,9 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app
  && mkdir -p /app/data /data/luigid/log \
  && chown -R app:app /app/data /data/luigid
 USER app
+# The data folder outlives the container: an anonymous volume unless `-v name:/app/data`
+# names one. Declared after the chown, so a new volume starts owned by `app`.
+VOLUME ["/app/data"]
 
 # luigid's API and visualizer (bind it to localhost on the host: no auth).
 EXPOSE 8082

@@ -277,7 +277,8 @@ def _about(wb: Workbook, data: ReportData) -> None:
         ws.cell(row=i, column=2, value=text)
     row += len(legend) + 2
     ws.cell(row=row, column=1, value="Task runs for this ds (etl.task_runs)").font = BOLD
-    cols = ("task_family", "pipeline", "succeeded", "failed", "rows_out", "rows_quarantined", "seconds", "last_finished_at")
+    cols = ("task_family", "pipeline", "succeeded", "failed", "rows_out", "rows_quarantined", "seconds", "last_finished_at",
+            "logs", "last_failed_log")
     _header(ws, row + 1, cols)
     for i, r in enumerate(data.task_runs, start=row + 2):
         for j, name in enumerate(cols, start=1):

@@ -1,7 +1,7 @@
 """Luigi workflows: ``luigi --module workflows RunAll --date 2026-11-20``.
 
-Public tasks: RunAll, DQReport, and the generic tasks Extract, Stage, Load, Mart, Refresh,
-Export, Check. RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …``
+Public tasks: RunAll, DQReport, KPIReport, Pack, and the generic tasks Extract, Stage, Load,
+Mart, Refresh, Export, Check. RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …``
 resolves.
 """
 from luigi.tools.range import RangeDaily
@@ -15,11 +15,14 @@ from workflows import runlog  # noqa: E402,F401 - registers the run-log and aler
 from workflows.tasks.check import Check  # noqa: E402
 from workflows.tasks.export import Export  # noqa: E402
 from workflows.tasks.extract import Extract  # noqa: E402
+from workflows.tasks.kpi import KPIReport  # noqa: E402
 from workflows.tasks.load import Load  # noqa: E402
 from workflows.tasks.mart import Mart  # noqa: E402
+from workflows.tasks.pack import Pack  # noqa: E402
 from workflows.tasks.refresh import Refresh  # noqa: E402
 from workflows.tasks.report import DQReport  # noqa: E402
 from workflows.tasks.runall import RunAll  # noqa: E402
 from workflows.tasks.stage import Stage  # noqa: E402
 
-__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Refresh", "Export", "Check", "DQReport", "RangeDaily"]
+__all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Refresh", "Export", "Check", "DQReport", "KPIReport", "Pack",
+           "RangeDaily"]

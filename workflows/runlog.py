@@ -15,16 +15,16 @@ import luigi
 import luigi.configuration
 import requests
 
-from workflows import warehouse
+from workflows import tasklogs, warehouse
 from workflows.config import alerts as alerts_config
 
 log = logging.getLogger("luigi-interface")
 
 _INSERT = """
 INSERT INTO etl.task_runs (task_id, task_family, pipeline, entity, ds, started_at, seconds, status,
-                           rows_in, rows_out, rows_quarantined, error, host, pid)
+                           rows_in, rows_out, rows_quarantined, error, host, pid, log_key)
 VALUES (%(task_id)s, %(family)s, %(pipeline)s, %(entity)s, %(ds)s, %(started_at)s, %(seconds)s, %(status)s,
-        %(rows_in)s, %(rows_out)s, %(rows_quarantined)s, %(error)s, %(host)s, %(pid)s)
+        %(rows_in)s, %(rows_out)s, %(rows_quarantined)s, %(error)s, %(host)s, %(pid)s, %(log_key)s)
 """
 _FAILURES = """
 SELECT count(*) FROM etl.task_runs
@@ -43,6 +43,7 @@ def _record(task: luigi.Task, status: str, error: str | None) -> None:
         "started_at": started, "seconds": (now - started).total_seconds() if started else None,
         "status": status, "rows_in": rows.get("in"), "rows_out": rows.get("out"),
         "rows_quarantined": rows.get("quarantined"), "error": error, "host": socket.gethostname(), "pid": os.getpid(),
+        "log_key": tasklogs.written_key(task),
     }
     with warehouse.transaction() as cur:
         cur.execute(_INSERT, row)
@@ -66,6 +67,8 @@ def alert_text(task: luigi.Task, exception: BaseException) -> str:
     where = [f"`make status` / etl.task_runs (task_id {task.task_id})"]
     if alerts_config().scheduler_url:
         where.insert(0, f"{alerts_config().scheduler_url.rstrip('/')}/static/visualiser/index.html#search__search={task.task_id}")
+    if tasklogs.written_key(task):
+        where.insert(0, f"task log {tasklogs.lake_path(tasklogs.written_key(task))}")
     if task.task_family == "Check":
         where.append(f"the DQ report reports/dq/ds={params.get('date')}/")
     return "\n".join([
@@ -88,12 +91,14 @@ def send_alert(text: str) -> None:
 @luigi.Task.event_handler(luigi.Event.START)
 def _started(task: luigi.Task) -> None:
     task._run_started = dt.datetime.now(dt.timezone.utc)
+    tasklogs.start(task)
 
 
 @luigi.Task.event_handler(luigi.Event.SUCCESS)
 def _succeeded(task: luigi.Task) -> None:
     if isinstance(task, luigi.WrapperTask):
         return
+    tasklogs.finish(task)
     try:
         _record(task, "success", None)
     except Exception:  # noqa: BLE001 - the run log must not fail a task that succeeded
@@ -102,6 +107,7 @@ def _succeeded(task: luigi.Task) -> None:
 
 @luigi.Task.event_handler(luigi.Event.FAILURE)
 def _failed(task: luigi.Task, exception: BaseException) -> None:
+    tasklogs.finish(task, exception)
     try:
         _record(task, "failed", f"{type(exception).__name__}: {exception}"[:4000])
         final = final_failure(task)

@@ -12,8 +12,8 @@ from importlib import metadata
 from psycopg2.extras import RealDictCursor
 
 from reports.dq_report import ReportData, build_workbook
-from targets import LakeTarget
-from workflows import layout, warehouse
+from targets import LakeTarget, lake_key
+from workflows import layout, tasklogs, warehouse
 from workflows.config import quality as quality_config
 
 _CHECKS = """
@@ -39,7 +39,9 @@ _TASK_RUNS = """
 SELECT task_family, pipeline, count(*) FILTER (WHERE status = 'success') AS succeeded,
        count(*) FILTER (WHERE status = 'failed') AS failed, sum(rows_out) AS rows_out,
        sum(rows_quarantined) AS rows_quarantined, round(sum(seconds)::numeric, 2) AS seconds,
-       max(finished_at) AS last_finished_at
+       max(finished_at) AS last_finished_at,
+       (array_agg(log_key ORDER BY finished_at DESC) FILTER (WHERE status = 'failed' AND log_key IS NOT NULL))[1]
+           AS last_failed_log
   FROM etl.task_runs WHERE ds = %(ds)s
  GROUP BY task_family, pipeline ORDER BY pipeline NULLS FIRST, task_family
 """
@@ -65,6 +67,13 @@ def project_version() -> str:
         return "unknown (not installed)"
 
 
+def _with_log_paths(run: dict, ds: dt.date) -> dict:
+    """A task-run group with where its task logs are in the lake (folder, newest failed run)."""
+    folder = lake_key("logs", run["pipeline"] or tasklogs.NO_PIPELINE, run["task_family"], ds, "")
+    failed = run.pop("last_failed_log")
+    return {**run, "logs": tasklogs.lake_path(folder) + "/", "last_failed_log": failed and tasklogs.lake_path(failed)}
+
+
 def read_report_data(ds: dt.date) -> ReportData:
     """Everything the workbook shows, read from the warehouse."""
     params = {"ds": ds, "days": quality_config().report_history_days}
@@ -79,7 +88,7 @@ def read_report_data(ds: dt.date) -> ReportData:
                 ds=ds, generated_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), version=project_version(),
                 runs=rows("SELECT pipeline, run_id, checked_at FROM etl.dq_latest_runs WHERE ds = %(ds)s ORDER BY pipeline"),
                 checks=rows(_CHECKS), flow=rows(_FLOW), quarantine=rows(_QUARANTINE), trend=rows(_TREND),
-                task_runs=rows(_TASK_RUNS),
+                task_runs=[_with_log_paths(r, ds) for r in rows(_TASK_RUNS)],
             )
     finally:
         conn.close()

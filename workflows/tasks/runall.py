@@ -1,4 +1,5 @@
-"""RunAll(date): every pipeline's loads, marts, views, exports and checks, and the DQ report, for one ds.
+"""RunAll(date): every pipeline's loads, marts, views, exports and checks, the DQ and KPI reports and the
+deliverables packs, for one ds.
 
 Complete when all their markers exist. ``complete`` and ``bulk_complete`` answer from
 ``etl.partition_markers`` in one query, so ``RangeDaily --of RunAll`` decides a long range quickly.
@@ -10,6 +11,7 @@ import luigi
 from targets import completed_dates
 from workflows import pipelines, warehouse
 from workflows.tasks.check import Check
+from workflows.tasks.pack import deliverables
 from workflows.tasks.publish import published
 from workflows.tasks.report import DQReport
 
@@ -23,7 +25,7 @@ class RunAll(luigi.WrapperTask):
         enabled = pipelines.enabled()
         tasks = [t for p in enabled for t in published(p, self.date)]
         tasks += [Check(date=self.date, pipeline=p.name) for p in enabled]
-        return tasks + [DQReport(date=self.date)]
+        return tasks + [DQReport(date=self.date)] + deliverables(self.date)
 
     def marker_targets(self) -> list[str]:
         return [task.output().target for task in self.requires()]
