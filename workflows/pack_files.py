@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from psycopg2 import sql
 
 from targets import LakeTarget
-from workflows import warehouse
+from workflows import jsontext, warehouse
 from workflows.declarations import Entity
 from workflows.masking import PERSONAL, mask, mask_value
 
@@ -124,10 +124,11 @@ def raw_sample(entity: Entity, raw: LakeTarget, out_path: str) -> int:
     """The first records of the raw file, masked, in the raw file's format; returns how many."""
     hidden = _pseudonymised(entity)
     name = entity.raw_filename
-    with raw.local_path() as path, open(path, encoding="utf-8", newline="") as f, \
-            open(out_path, "w", encoding="utf-8", newline="") as out:
+    with raw.local_path() as path, open(path, encoding="utf-8", errors="replace", newline="") as f, \
+            open(out_path, "w", encoding="utf-8", newline="") as out:  # a raw file may hold any bytes
         if name.endswith(".csv"):
-            reader, writer = csv.reader(f), csv.writer(out, lineterminator="\n")
+            reader = csv.reader(line.replace("\0", "\ufffd") for line in f)
+            writer = csv.writer(out, lineterminator="\n")
             header = next(reader, [])
             writer.writerow(header)
             rows = [row for _, row in zip(range(SAMPLE_ROWS), reader)]
@@ -138,17 +139,20 @@ def raw_sample(entity: Entity, raw: LakeTarget, out_path: str) -> int:
             records = []
             for _, line in zip(range(_SCAN_LINES), f):
                 try:
-                    record = json.loads(line)
+                    record = jsontext.loads(line)
                 except ValueError:
                     continue  # a malformed line is not a sample of the format
+                if jsontext.defect(record):
+                    continue
                 records.append(record)
                 if len(records) == SAMPLE_ROWS:
                     break
-            out.writelines(json.dumps(_mask_record(r, hidden), ensure_ascii=False) + "\n" for r in records)
+            out.writelines(json.dumps(_mask_record(r, hidden)) + "\n" for r in records)
             return len(records)
-        records = json.load(f).get("records", [])[:SAMPLE_ROWS]  # the JSON envelope {meta, records}
+        records = jsontext.loads(f.read()).get("records", [])  # the JSON envelope {meta, records}
+        records = [r for r in records if not jsontext.defect(r)][:SAMPLE_ROWS]
         json.dump({"entity": entity.name, "source": raw.key, "records": [_mask_record(r, hidden) for r in records]},
-                  out, ensure_ascii=False, indent=1)
+                  out, indent=1)
         out.write("\n")
         return len(records)
 

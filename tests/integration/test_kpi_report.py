@@ -39,7 +39,7 @@ def build(*tasks):
 
 def valid(env, entity: str, ds: dt.date) -> list[dict]:
     """Raw records of the ds that satisfy the entity's JSON Schema."""
-    schema = json.loads((REPO / f"schemas/fakestore/{entity}.json").read_text())
+    schema = json.loads((REPO / f"workflows/schemas/fakestore/{entity}.json").read_text())
     records = json.loads(env.read_lake(f"raw/fakestore/{entity}/ds={ds}/{entity}.json"))["records"]
     validator = jsonschema.Draft202012Validator(schema)
     return [r for r in records if isinstance(r, dict) and validator.is_valid(r)]
