@@ -15,7 +15,6 @@ of ``formats.py``; others are annotations), ``items`` of the exploded array, and
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
 from dataclasses import dataclass
@@ -381,14 +380,6 @@ def compile_contract(name: str, schema: dict, explode: str | None = None) -> Con
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return Contract(name, tuple(rules), explode, cls(schema, format_checker=formats.python_checker()))
-
-
-@functools.lru_cache(maxsize=None)
-def cached(name: str, schema_text: str, explode: str | None) -> Contract:
-    """The compiled contract of a schema (keyed by its text), once per process."""
-    import json
-
-    return compile_contract(name, json.loads(schema_text), explode)
 
 
 def record_of(values: dict[tuple[str, ...], Values], row: int) -> dict:
