@@ -96,7 +96,9 @@ class Entity:
     duplicates: str | None = None                # "first" | "last": repeats of the key in a file quarantined
     explode: str | None = None                   # list field: one staged row per element
     lookups: tuple[Lookup, ...] = ()
-    protect: dict[str, Callable[[Any], Any]] = field(default_factory=dict, hash=False, compare=False)
+    # personal raw fields: field -> factory of the function giving what a quarantined record shows
+    # instead (a pseudonym, a masked value); the factory runs once per staging run
+    protect: dict[str, Callable[[], Callable[[Any], Any]]] = field(default_factory=dict, hash=False, compare=False)
     # Load mode: None = replace the ds partition (DELETE + COPY). A file under sql/ = COPY into
     # the temp table ``incoming`` (LIKE the staging table) and run that merge SQL (params: ds).
     merge_sql: str | None = None
@@ -125,7 +127,8 @@ class Entity:
             name=self.name, format=self.format, contract=self.contract(),
             columns=tuple(StagedColumn(c.name, c.type, c.source, c.default, c.transform, c.derive)
                           for c in self.columns),
-            key=self.key, duplicates=self.duplicates, lookups=self.lookups, protect=self.protect,
+            key=self.key, duplicates=self.duplicates, lookups=self.lookups,
+            protect={name: make() for name, make in self.protect.items()},
             timezone=timezone, max_record_bytes=max_record_bytes,
         )
 

@@ -136,15 +136,14 @@ def _losers(spec: StageSpec, path: str, keys: _Keys) -> dict[int, int]:
     if len(rows) == 0:
         return {}
     lines = np.concatenate(keys.lines)
-    wanted = set(rows.tolist())
     groups: dict[tuple, list[int]] = {}
     offset = 0
     for batch in pq.ParquetFile(path).iter_batches(columns=list(spec.key), batch_size=65_536):
-        local = [r - offset for r in range(offset, offset + batch.num_rows) if r in wanted]
-        if local:
-            cols = [batch.column(k).take(pa.array(local)).to_pylist() for k in spec.key]
-            for r, key in zip(local, zip(*cols)):
-                groups.setdefault(key, []).append(r + offset)
+        here = rows[(rows >= offset) & (rows < offset + batch.num_rows)]
+        if len(here):
+            cols = [batch.column(k).take(pa.array(here - offset)).to_pylist() for k in spec.key]
+            for r, key in zip(here.tolist(), zip(*cols)):
+                groups.setdefault(key, []).append(r)
         offset += batch.num_rows
     losers: dict[int, int] = {}
     for members in groups.values():
@@ -167,19 +166,20 @@ def _drop_losers(spec: StageSpec, path: str, losers: dict[int, int], writer: Rej
     tmp = path + ".dedup"
     source = pq.ParquetFile(path)
     offset = 0
+    lost = np.fromiter(sorted(losers), dtype=np.int64, count=len(losers))
     with pq.ParquetWriter(tmp, source.schema_arrow, compression="zstd") as out:
         for batch in source.iter_batches(batch_size=65_536):
             size = batch.num_rows
-            positions = [r for r in range(offset, offset + size) if r in losers]
-            if positions:
-                local = pa.array([r - offset for r in positions])
-                for r, row in zip(positions, batch.take(local).to_pylist()):
+            here = lost[(lost >= offset) & (lost < offset + size)]
+            if len(here):
+                local = here - offset
+                for r, row in zip(here.tolist(), batch.take(pa.array(local)).to_pylist()):
                     key = tuple(row[k] for k in spec.key)
                     shown = key[0] if len(key) == 1 else key
                     writer.add(rule, f"duplicate {keyname} = {shown!r}: line {losers[r]} wins (the {which} in the file)",
                                int(line_of[r]), row, lines=int(span_of[r]), winner_line=losers[r])
-                keep = np.ones(batch.num_rows, dtype=bool)
-                keep[[r - offset for r in positions]] = False
+                keep = np.ones(size, dtype=bool)
+                keep[local] = False
                 batch = batch.filter(pa.array(keep))
             out.write_batch(batch)
             offset += size

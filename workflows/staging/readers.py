@@ -79,15 +79,18 @@ def _dig(record: Any, path: tuple[str, ...]) -> Any:
     return value
 
 
+_EMPTY: dict = {}
+
+
 def _extract(records: list, paths: tuple[tuple[str, ...], ...]) -> dict[tuple[str, ...], Values]:
     out = {}
-    all_dicts = all(type(r) is dict for r in records)
+    objects = [r if type(r) is dict else _EMPTY for r in records]  # a non-object has no fields
     for path in paths:
-        if len(path) == 1 and all_dicts:
+        if len(path) == 1:
             key = path[0]
-            column = [r.get(key, ABSENT) for r in records]
+            column = [r.get(key, ABSENT) for r in objects]
         else:
-            column = [_dig(r, path) for r in records]
+            column = [_dig(r, path) for r in objects]
         out[path] = from_python(column)
     return out
 

@@ -14,10 +14,10 @@ import pyarrow as pa
 from workflows.config import activity, demo
 from workflows.declarations import LINE, Column, Drop, Entity, Mart, Pipeline
 from workflows.demo import activity_data
-from workflows.pipelines.activity.transforms import mask_ip, mask_ips, protect_user_id, pseudonymise, response_class
+from workflows.pipelines.activity.transforms import mask_ips, protect_ip, protect_user_id, pseudonymise, response_class
 
 UTC_US = pa.timestamp("us", tz="UTC")
-PROTECT = {"user_id": protect_user_id, "ip_address": mask_ip}
+PROTECT = {"user_id": protect_user_id, "ip_address": protect_ip}
 
 
 def demo_drop(entity: Entity, ds: dt.date, folder: str) -> str:

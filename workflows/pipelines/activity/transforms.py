@@ -28,9 +28,19 @@ def pseudonym_key() -> bytes:
     warning). Real drops (a ``landing`` is set) without a key are refused: a public key makes the
     pseudonyms reversible by enumerating ids."""
     cfg = activity()
-    if cfg.pseudonym_key:
-        return cfg.pseudonym_key.encode()
-    if cfg.landing.strip():
+    return _key(cfg.pseudonym_key, cfg.landing.strip())
+
+
+def protect_ip():
+    """What a quarantined record shows instead of an IP address: its masked prefix."""
+    return mask_ip
+
+
+@functools.lru_cache(maxsize=8)
+def _key(configured: str, landing: str) -> bytes:
+    if configured:
+        return configured.encode()
+    if landing:
         raise ValueError("[activity] pseudonym_key is empty while [activity] landing points at real drops: "
                          "set pseudonym_key = ${ACTIVITY_PSEUDONYM_KEY}")
     if not _warned:
@@ -99,7 +109,12 @@ def response_class(cols: dict[str, pa.Array]) -> pa.Array:
     return pc.take(pa.array(RESPONSE_CLASSES), index)
 
 
-def protect_user_id(value) -> str:
-    """What a quarantined record shows instead of a user id: its pseudonym."""
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return pseudonym(text, pseudonym_key())
+def protect_user_id():
+    """What a quarantined record shows instead of a user id: its pseudonym (the key read once)."""
+    key = pseudonym_key()
+
+    def protect(value) -> str:
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        return pseudonym(text, key)
+
+    return protect
