@@ -1,7 +1,7 @@
 """Activity pipeline benchmark: one generated day (default 2,000,000 JSONL lines) through every stage.
 
 Run:  cd /work/main && .venv/bin/python bench/bench_activity.py [--lines N] [--defect-rate R]
-                                                              [--validation fast|full] [--dsn URI]
+                                                              [--dsn URI]
 
 It generates the day's two drops (``--lines`` in total, half activity events, half
 API logs) into a temp landing folder, starts an embedded PostgreSQL in the same temp
@@ -9,10 +9,8 @@ dir (or uses --dsn: a SCRATCH database), then runs the stages one after the othe
 each in its own child process (``--step``): Extract, Stage, Load, Mart (8 marts),
 Export. For each it prints seconds, input lines per second and the child's peak RSS
 (``os.wait4``'s ru_maxrss; PostgreSQL's own memory is not included). It checks that
-staged + quarantined = lines and that every count mart sums to its staged rows,
-then measures the per-line cost of strict JSON decoding, the typed pre-check,
-jsonschema (the stager's ``iter_errors`` + ``best_match``) and the row transforms on
-a sample of the lines, as seconds per million lines. The temp dir goes away at exit.
+staged + quarantined = lines and that every count mart sums to its staged rows.
+The temp dir goes away at exit.
 """
 from __future__ import annotations
 
@@ -36,14 +34,14 @@ STEPS = ("extract", "stage", "load", "mart", "export")
 def step_tasks(step: str) -> list:
     from workflows import Extract, Load, Mart, Stage
     from workflows.pipelines.activity import MARTS
-    from workflows.pipelines.activity.export import ActivityExport
+    from workflows.tasks.export import Export
 
     make = {"extract": Extract, "stage": Stage, "load": Load}
     if step in make:
         return [make[step](date=DS, pipeline="activity", entity=e) for e in ENTITIES]
     if step == "mart":
         return [Mart(date=DS, pipeline="activity", mart=m) for m in MARTS]
-    return [ActivityExport(date=DS, pipeline="activity")]
+    return [Export(date=DS, pipeline="activity")]
 
 def run_step(step: str) -> int:
     """Child process: run one step's tasks (their inputs are done already)."""
@@ -64,55 +62,10 @@ def child(step: str, cfg: Path) -> tuple[float, int]:
         raise SystemExit(f"FAIL: step {step} exited {proc.returncode}")
     return seconds, usage.ru_maxrss // 1024
 
-def per_line_costs(path: Path, entity: str, sample: int) -> dict[str, float]:
-    """Seconds per million lines of each staging step, on the first ``sample`` lines of a drop."""
-
-    from workflows.pipelines.activity import API_LOGS, USER_ACTIVITIES, jsonl
-    from workflows.pipelines.activity.staging import _schema, activity_row, api_row
-    from workflows.pipelines.activity.transforms import RowError
-    from workflows.pipelines.activity.validation import prefilter, schema_error
-    from workflows.stage import validator
-
-    decl = USER_ACTIVITIES if entity == "user_activities" else API_LOGS
-    build = activity_row if entity == "user_activities" else api_row
-    lines = []
-    for _, line in jsonl.records(str(path)):
-        lines.append(line)
-        if len(lines) == sample:
-            break
-    records = []
-    t0 = time.perf_counter()
-    for line in lines:
-        try:
-            records.append(jsonl.decode(line))
-        except ValueError:
-            pass
-    decode = time.perf_counter() - t0
-    quick, check = prefilter(_schema(decl.schema)), validator(decl.schema)
-    t0 = time.perf_counter()
-    accepted = [r for r in records if quick(r)]
-    pre = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    valid = [r for r in records if schema_error(check, r) is None]
-    full = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for r in valid:
-        try:
-            build(r, b"bench-key")
-        except RowError:
-            pass
-    transform = time.perf_counter() - t0
-    scale = 1e6 / len(lines)
-    assert all(check.is_valid(r) for r in accepted[:2000])
-    return {"json decode": decode * scale, "typed pre-check": pre * scale, "jsonschema": full * scale,
-            "transforms (valid lines)": transform * scale, "pre-check accepts": 100 * len(accepted) / len(records)}
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=2_000_000, help="lines in the day, both files together")
     ap.add_argument("--defect-rate", type=float, default=0.02)
-    ap.add_argument("--validation", choices=("fast", "full"), default="fast")
-    ap.add_argument("--sample", type=int, default=50_000, help="lines for the per-step cost measurement")
     ap.add_argument("--dsn", default="", help="a SCRATCH database instead of an embedded one")
     ap.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -141,7 +94,7 @@ def main() -> int:
     cfg = workdir / "bench.cfg"
     cfg.write_text(
         f"[warehouse]\ndsn = {dsn}\n[lake]\nroot = {workdir / 'lake'}\n"
-        f"[activity]\nlanding = {workdir / 'landing'}\npseudonym_key = bench-only-key\nvalidation = {args.validation}\n"
+        f"[activity]\nlanding = {workdir / 'landing'}\npseudonym_key = bench-only-key\n"
     )
     print(f"\n{'step':<10}{'seconds':>10}{'lines/s':>14}{'peak RSS MiB':>15}")
     total = 0.0
@@ -168,12 +121,6 @@ def main() -> int:
         print(f"marts: {cur.fetchone()[0]:,} rows over 8 tables, every count mart sums to its staged rows")
     conn.close()
 
-    print(f"\nper-line cost on the first {args.sample:,} lines of each drop (seconds per million lines):")
-    for entity in ENTITIES:
-        costs = per_line_costs(workdir / "landing" / activity_data.file_name(entity, DS), entity, args.sample)
-        accepts = costs.pop("pre-check accepts")
-        print(f"  {entity}: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items())
-              + f"; the pre-check accepts {accepts:.1f}% of the JSON lines (the rest go to jsonschema)")
     return 0
 
 if __name__ == "__main__":

