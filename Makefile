@@ -28,6 +28,10 @@ $(STAMP)-scheduler: $(DEPS) | $(BIN)/python
 	$(PIP) -e '.[scheduler]'
 	touch $@ $(STAMP)
 
+$(STAMP)-bench: $(DEPS) | $(BIN)/python
+	$(PIP) -e '.[bench]'
+	touch $@ $(STAMP)
+
 venv: $(STAMP)
 
 venv-test: $(STAMP)-test
@@ -52,6 +56,12 @@ scheduler: $(STAMP)-scheduler
 bench: $(STAMP)-test
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_range.py --dates 400
+
+## Against peers (issue 13): content and activity pipelines vs a plain COPY floor, dlt and pandas
+## (the bench extra), interleaved runs. SIZES='content:250000 activity:250000' RUNS=3; smoke: SIZES=2000 RUNS=1.
+.PHONY: bench-peers
+bench-peers: $(STAMP)-bench
+	$(BIN)/python bench/bench_peers.py $(if $(SIZES),--sizes $(SIZES)) $(if $(RUNS),--runs $(RUNS))
 
 ## Stop the embedded PostgreSQL first (refused while a run uses it), then delete data/.
 clean:

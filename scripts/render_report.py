@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
         wb.save(summary)
         subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", tmp, str(summary)],
                        check=True, capture_output=True, timeout=180)
-        subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile",
+        subprocess.run(["pdftoppm", "-png", "-r", "130", "-f", "1", "-l", "1", "-singlefile",
                         str(Path(tmp) / "summary.pdf"), str(out.with_suffix(""))], check=True, timeout=60)
     print(f"wrote {out} from {source}")
     return 0

@@ -99,6 +99,15 @@ class quality(luigi.Config):  # noqa: N801 - section name [quality]
     checks_dir = luigi.Parameter(default="", description="Folder of <pipeline>/<entity>.checks.json; "
                                                          "empty = the package's schemas/")
     report_history_days = luigi.IntParameter(default=30, description="Dates shown on the report's Trend sheet")
+    mart_checks_dir = luigi.Parameter(default="", description="Folder of <pipeline>/<mart SQL name>.checks.json; "
+                                                              "empty = beside each mart's SQL file")
+    max_quarantine_share = luigi.FloatParameter(default=0.5, description="Default gate: an entity-day quarantining "
+                                                                         "more than this share of its raw units fails")
+    warn_quarantine_share = luigi.FloatParameter(default=0.05, description="Default gate: above this share, a warning")
+    history_days = luigi.IntParameter(default=14, description="Default gate: trailing days of loaded rows compared")
+    history_min_days = luigi.IntParameter(default=3, description="Default gate: fewer earlier days = no verdict")
+    history_max_drop = luigi.FloatParameter(default=0.75, description="Default gate: staged rows more than this share "
+                                                                      "below the trailing median warn")
 
 
 class alerts(luigi.Config):  # noqa: N801 - section name [alerts]

@@ -35,19 +35,7 @@ def load_schema(schema_path: str) -> dict:
     return schema
 
 
-@dataclass(frozen=True)
-class Column:
-    """One staged column. ``source`` is a dotted path in the raw record (``item.`` = the exploded
-    element; ``$line`` = the record's line), ``default`` fills a missing or null value,
-    ``transform`` maps the converted source array (vectorised; may return ``(array, {row: reason})``
-    for values it cannot read), ``derive`` computes it from the other staged columns."""
-
-    name: str
-    type: pa.DataType
-    source: str | None = None
-    default: Any = None
-    transform: Callable[[pa.Array], Any] | None = None
-    derive: Callable[[dict[str, pa.Array]], pa.Array] | None = None
+Column = StagedColumn  # one staged column; see workflows/staging/engine.py
 
 
 @dataclass(frozen=True)
@@ -125,8 +113,7 @@ class Entity:
         """The staging engine's view of this entity."""
         return StageSpec(
             name=self.name, format=self.format, contract=self.contract(),
-            columns=tuple(StagedColumn(c.name, c.type, c.source, c.default, c.transform, c.derive)
-                          for c in self.columns),
+            columns=self.columns,
             key=self.key, duplicates=self.duplicates, lookups=self.lookups,
             protect={name: make() for name, make in self.protect.items()},
             timezone=timezone, max_record_bytes=max_record_bytes,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import luigi
 import psycopg2
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import luigi_settings
@@ -178,35 +179,48 @@ def test_range_daily_backfill(env, tmp_path):
         assert not [t for t in again.worker._scheduled_tasks.values() if isinstance(t, RunAll)]
 
 
-def test_merge_dedupes_by_a_typed_null_aware_timezone_independent_hash(pg_dsn):
+def test_merge_dedupes_by_a_typed_null_aware_timezone_independent_hash(pg_dsn, tmp_path):
+    from workflows.pipelines.content import GA4_EVENTS
+    from workflows.staging import engine
+    from workflows.tasks.load import merge_partition
+
+    header = ("event_timestamp,event_name,user_pseudo_id,session_id,content_id,page_location,"
+              "engagement_time_msec,device_category,country")
+    row = "{at},page_view,u,5,1,{loc},,,"
+
+    def stage(name, *rows):
+        raw = tmp_path / f"{name}.csv"
+        raw.write_text("\n".join([header, *rows]) + "\n")
+        out = tmp_path / f"{name}.parquet"
+        engine.stage(GA4_EVENTS.stage_spec("UTC", 1 << 20), str(raw), str(out), str(tmp_path / f"{name}.rej"), {})
+        return out
+
+    # NULL (unquoted empty), '' and 'a,b' are three events; the second NULL one is an exact duplicate
+    later_file = stage("later", *(row.format(at="2026-11-20T10:00:00.5Z", loc=v) for v in ("", '""', '"a,b"', "")))
+    # the same instant written in another zone, in an earlier file: a duplicate of the '' event
+    earlier_file = stage("earlier", row.format(at="2026-11-20T15:45:00.5+05:45", loc='""'))
+    hashes = pq.read_table(later_file, columns=["row_hash"]).column(0).to_pylist()
+    assert hashes[0] == hashes[3] and len(set(hashes)) == 3
+    assert pq.read_table(earlier_file, columns=["row_hash"]).column(0).to_pylist() == [hashes[1]]
+
     conn = psycopg2.connect(pg_dsn)
     warehouse.migrate(conn)
     merge = warehouse.read_sql("content/merge_ga4_events.sql")
-    event = "(%s, '2026-11-20 10:00:00.5+00', 'page_view', 'u', 5, 1, {loc}, NULL, NULL, NULL)"
-    fill = """INSERT INTO incoming (ds, event_at, event_name, user_pseudo_id, session_id, content_id, page_location,
-              engagement_time_msec, device_category, country) VALUES {}"""
 
-    def load(ds, *values, zone="UTC", style="ISO, MDY"):
-        cur.execute("TRUNCATE incoming")
-        cur.execute(fill.format(", ".join(values)), [ds] * len(values))
-        cur.execute("SELECT set_config('TimeZone', %s, true), set_config('DateStyle', %s, true)", (zone, style))
-        cur.execute(merge, {"ds": ds})
-        cur.execute("SET LOCAL DateStyle = 'ISO, MDY'")  # for psycopg2 to read the dates back
-        cur.execute("SELECT page_location, ds, octet_length(row_hash) FROM staging.content_ga4_events ORDER BY 1")
-        return cur.fetchall()
+    def load(ds, path, zone="UTC", style="ISO, MDY"):
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT set_config('TimeZone', %s, true), set_config('DateStyle', %s, true)", (zone, style))
+            merge_partition(cur, "content_ga4_events", str(path), ds, merge)
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT page_location, ds FROM staging.content_ga4_events ORDER BY 1")
+            return cur.fetchall()
 
     later, earlier = dt.date(2026, 11, 21), dt.date(2026, 11, 20)
-    with conn, conn.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE incoming (LIKE staging.content_ga4_events INCLUDING DEFAULTS)")
-        # NULL, '' and 'a,b' are three events; the second NULL one is an exact duplicate
-        assert load(later, *(event.format(loc=v) for v in ("NULL", "''", "'a,b'", "NULL"))) == [
-            ("", later, 32), ("a,b", later, 32), (None, later, 32)]
-        # the same instant written in another zone, merged under another session TimeZone and
-        # DateStyle, from an earlier file: a duplicate, whose ds moves back to the earlier file
-        same = event.replace("10:00:00.5+00", "15:45:00.5+05:45").format(loc="''")
-        assert load(earlier, same, zone="Asia/Kathmandu", style="SQL, DMY") == [
-            ("", earlier, 32), ("a,b", later, 32), (None, later, 32)]
-        assert load(later, same) == [("", earlier, 32), ("a,b", later, 32), (None, later, 32)]  # ds stays the earliest
+    assert load(later, later_file) == [("", later), ("a,b", later), (None, later)]
+    # merged under another session TimeZone and DateStyle: still the same event; its ds moves back
+    assert load(earlier, earlier_file, zone="Asia/Kathmandu", style="SQL, DMY") == [
+        ("", earlier), ("a,b", later), (None, later)]
+    assert load(later, later_file) == [("", earlier), ("a,b", later), (None, later)]  # ds stays the earliest
     conn.close()
 
 

@@ -100,11 +100,12 @@ def sheet_rows(wb, name: str) -> list[tuple]:
 
 
 def dq_counts(env, ds: dt.date) -> dict[str, int]:
+    """Statuses of the newest evaluation of every fakestore entity audit and mart build for ds."""
     rows = env.query("""
         SELECT status, count(*) FROM etl.dq_results
          WHERE ds = %s AND pipeline = 'fakestore'
-           AND run_id = (SELECT run_id FROM etl.dq_results WHERE ds = %s AND pipeline = 'fakestore'
-                          ORDER BY checked_at DESC, id DESC LIMIT 1)
+           AND run_id IN (SELECT DISTINCT ON (step, entity) run_id FROM etl.dq_results
+                           WHERE ds = %s AND pipeline = 'fakestore' ORDER BY step, entity, checked_at DESC, id DESC)
          GROUP BY status""", (ds, ds))
     return {s: 0 for s in ("pass", "warn", "fail", "error")} | dict(rows)
 

@@ -212,7 +212,8 @@ def test_luigid_with_two_workers_runs_each_task_once(pg_server, tmp_path):
 
         runs = query(dsns["scaled"], "SELECT task_id, count(*), min(pid) FROM etl.task_runs GROUP BY task_id")
         assert runs and all(n == 1 for _, n, _ in runs), runs  # every task ran exactly once
-        assert len(runs) == 3 * 16  # 3 dates × (3 Extract, 3 Stage, 3 Load, 3 Mart, Check, DQReport, KPIReport, Pack)
+        # 3 dates × (3 Extract, 3 Stage, 3 Load, 3 Audit, 3 MartBuild, 3 Mart, Record, Check, DQReport, KPIReport, Pack)
+        assert len(runs) == 3 * 23
 
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
         done = re.search(r'luigi_task_done_total\{family="Mart"\} (\d+)', metrics)

@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import luigi_settings
 from workflows import Check, RunAll
 from workflows.quality.run import CheckFailed
+from workflows.tasks.audit import Audit
 
 D1 = dt.date(2026, 11, 20)
 REPO = Path(__file__).resolve().parents[2]
@@ -41,11 +42,11 @@ def workbook_bytes(env, ds=D1) -> bytes:
 
 
 def latest_run_results(env, ds=D1) -> list[tuple]:
-    """(check, entity, status, failing) of the newest run of every pipeline for ds."""
+    """(check, entity, status, failing) of the newest evaluation of every entity's audit and every mart's build for ds."""
     return env.query("""
         SELECT check_name, entity, status, failing_count FROM etl.dq_results r
-         WHERE r.ds = %s AND run_id IN (SELECT run_id FROM etl.dq_results x WHERE x.ds = %s AND x.pipeline = r.pipeline
-                           ORDER BY checked_at DESC, id DESC LIMIT 1)
+         WHERE r.ds = %s AND run_id IN (SELECT DISTINCT ON (pipeline, step, entity) run_id FROM etl.dq_results x
+                                         WHERE x.ds = %s ORDER BY pipeline, step, entity, checked_at DESC, id DESC)
          ORDER BY entity, check_name""", (ds, ds))
 
 
@@ -79,7 +80,8 @@ def test_report_numbers_equal_lake_and_warehouse(env):
     # Summary counts per status = what the store holds
     summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(min_row=5, max_row=8, values_only=True)}
     assert summary == {s: sum(r[2] == s for r in stored) for s in ("pass", "warn", "fail", "error")}
-    assert wb["Summary"]["B3"].value == "PASS"
+    shares = {e: len(lake_counts(env, e)["rejects"]) / lake_counts(env, e)["raw"] for e in ENTITIES}
+    assert wb["Summary"]["B3"].value == ("WARN" if max(shares.values()) > 0.05 else "PASS")  # the default share gate
     assert wb["Summary"]._charts, "the status bar chart is missing"
 
     # Row flow on the Reconciliation sheet = counts taken from the lake files and the tables
@@ -114,8 +116,8 @@ def test_report_numbers_equal_lake_and_warehouse(env):
     assert not any(u.get("email", "@@") in text or u["phone"] in text for u in users)
 
     about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True) if r[0]}
-    assert about["ds"] == str(D1) and about["run id (fakestore)"] == env.query(
-        "SELECT run_id FROM etl.dq_latest_runs WHERE ds = %s AND pipeline = 'fakestore'", (D1,))[0][0]
+    assert about["ds"] == str(D1) and about["run id (fakestore audit carts)"] == env.query(
+        "SELECT run_id FROM etl.dq_results WHERE ds = %s AND entity = 'carts' ORDER BY id DESC LIMIT 1", (D1,))[0][0]
     task_runs = {(r[0], r[1]): r[2] for r in wb["About"].iter_rows(values_only=True) if r[0] in ("Mart", "Load", "Extract")}
     logged = env.query("SELECT task_family, pipeline, count(*) FROM etl.task_runs WHERE ds = %s AND status = 'success' "
                        "AND task_family IN ('Mart', 'Load', 'Extract') GROUP BY 1, 2", (D1,))
@@ -162,7 +164,7 @@ def test_error_failure_fails_check_with_named_message_and_is_reported(env):
     build(RunAll(date=D1))
     # force a duplicated key into staging, then re-run the gate
     env.query("INSERT INTO staging.fakestore_carts SELECT * FROM staging.fakestore_carts WHERE ds = %s LIMIT 1", (D1,))
-    env.query("DELETE FROM etl.partition_markers WHERE target IN ('check/fakestore', 'report/dq')")
+    env.query("DELETE FROM etl.partition_markers WHERE target IN ('audit/fakestore/carts', 'check/fakestore', 'report/dq')")
     build(RunAll(date=D1), expect="FAILED")
     assert not env.query("SELECT 1 FROM etl.partition_markers WHERE target = 'check/fakestore'")
 
@@ -204,8 +206,9 @@ def test_same_date_twice_gives_the_same_numbers(env):
     first = sheets()
     env.query("DELETE FROM etl.partition_markers WHERE ds = %s", (D1,))
     build(RunAll(date=D1))
-    runs, pipelines = env.query("SELECT count(DISTINCT run_id), count(DISTINCT pipeline) FROM etl.dq_results WHERE ds = %s", (D1,))[0]
-    assert runs == 2 * pipelines  # a second run appended, nothing replaced
+    runs = env.query("SELECT count(DISTINCT run_id) FROM etl.dq_results WHERE ds = %s", (D1,))[0][0]
+    mart_files = len(list((REPO / "workflows" / "sql" / "fakestore").glob("*.checks.json")))
+    assert runs == 2 * (len(ENTITIES) + mart_files)  # every audit and mart build evaluated again, appended
     assert sheets() == first
 
 
@@ -226,6 +229,7 @@ def test_row_count_anomaly_uses_trailing_history(env):
     env.query("DELETE FROM staging.fakestore_carts WHERE ds = %s AND cart_id %% 4 <> 0", (D1,))
     left = env.query("SELECT count(*) FROM staging.fakestore_carts WHERE ds = %s", (D1,))[0][0]
     assert abs(left - mean) / mean > 0.5
+    Audit(date=D1, pipeline="fakestore", entity="carts").run()  # the entity's audit again
     with pytest.raises(CheckFailed):  # parquet_vs_table (error severity) fails too: rows went missing
         Check(date=D1, pipeline="fakestore").run()
     status, observed, _ = env.query(anomaly, (D1,))[0]

@@ -86,9 +86,10 @@ def test_every_run_has_its_log_in_the_lake_without_secrets(env):
 
     logs = lake_logs(env)
     runs = env.query("SELECT task_id, task_family, coalesce(pipeline, 'all'), ds, status, log_key FROM etl.task_runs")
-    # fakestore 3 Extract, 3 Stage, 3 Load, 3 Mart, Check, Pack; activity 2 + 2 + 2, 8 Mart, Check, Export, Pack;
-    # DQReport, KPIReport, LeakyTask, DQReport again: one log file per run
-    assert len(runs) == {"local": 35, "s3": 18}[env.kind] and len(logs) == len(runs)
+    # fakestore 3 Extract, 3 Stage, 3 Load, 3 Audit, 3 MartBuild, 3 Mart, Record, Check, Pack; activity 2 + 2 + 2
+    # + 2 Audit, 8 MartBuild, 8 Mart, Record, Check, Export, Pack; DQReport, KPIReport, LeakyTask, DQReport again:
+    # one log file per run
+    assert len(runs) == {"local": 53, "s3": 25}[env.kind] and len(logs) == len(runs)
     for task_id, family, pipeline, ds, status, key in runs:
         assert re.fullmatch(rf"logs/{pipeline}/{family}/ds={ds}/\d{{8}}T\d{{12}}Z(-[\w.-]+)?-\d+\.log", key), key
         text = logs[key].decode()

@@ -15,8 +15,11 @@ import pyarrow as pa
 from workflows.config import content, demo
 from workflows.declarations import LINE, Column, Drop, Entity, Mart, Pipeline, View
 from workflows.demo import content_data
+from workflows.staging.columns import row_hash
 
 UTC_US = pa.timestamp("us", tz="UTC")
+GA4_FIELDS = ("event_at", "event_name", "user_pseudo_id", "session_id", "content_id", "page_location",
+              "engagement_time_msec", "device_category", "country")
 
 
 def demo_drop(entity: Entity, ds: dt.date, folder: str) -> str:
@@ -37,6 +40,8 @@ GA4_EVENTS = Entity(
         Column("engagement_time_msec", pa.int64(), "engagement_time_msec"),
         Column("device_category", pa.string(), "device_category"),
         Column("country", pa.string(), "country"),
+        # the event's identity: duplicates within and across files collapse on it (merge_ga4_events.sql)
+        Column("row_hash", pa.string(), derive=row_hash("ga4_events/v2", GA4_FIELDS)),
     ),
     merge_sql="content/merge_ga4_events.sql",
 )

@@ -270,7 +270,8 @@ def _fails(rule: FieldRule, v: Values, active: np.ndarray) -> list[tuple[int, np
         matched = np.asarray(pc.fill_null(pc.match_substring_regex(v.strings, rule.pattern), True))
         out.append((PATTERN, strings & ~matched))
     if strings.any() and rule.format is not None:
-        out.append((FORMAT, strings & ~formats.valid(v.strings, rule.format)))
+        parsed = v.timestamps(rule.format) if rule.format != "date" else None
+        out.append((FORMAT, strings & ~formats.valid(v.strings, rule.format, parsed)))
     return out
 
 

@@ -30,7 +30,11 @@ LINE = "$line"  # a column source: the record's line in the raw file
 
 @dataclass(frozen=True)
 class StagedColumn:
-    """How one staged column is made (the engine's view of a declared column)."""
+    """One staged column (declared as ``workflows.declarations.Column``). ``source`` is a dotted
+    path in the raw record (``item.`` = the exploded element; ``$line`` = the record's line),
+    ``default`` fills a missing or null value, ``transform`` maps the converted source array
+    (vectorised; may return ``(array, {row: reason})`` for values it cannot read), ``derive``
+    computes it from the other staged columns."""
 
     name: str
     type: pa.DataType
@@ -138,7 +142,7 @@ def _losers(spec: StageSpec, path: str, keys: _Keys) -> dict[int, int]:
     lines = np.concatenate(keys.lines)
     groups: dict[tuple, list[int]] = {}
     offset = 0
-    for batch in pq.ParquetFile(path).iter_batches(columns=list(spec.key), batch_size=65_536):
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(columns=list(spec.key), batch_size=65_536):
         here = rows[(rows >= offset) & (rows < offset + batch.num_rows)]
         if len(here):
             cols = [batch.column(k).take(pa.array(here - offset)).to_pylist() for k in spec.key]
@@ -164,10 +168,10 @@ def _drop_losers(spec: StageSpec, path: str, losers: dict[int, int], writer: Rej
     which = "first" if spec.duplicates == "first" else "last"
     keyname = ", ".join(spec.key)
     tmp = path + ".dedup"
-    source = pq.ParquetFile(path)
+    source = pq.ParquetFile(path, pre_buffer=False)  # batch by batch: memory stays one batch
     offset = 0
     lost = np.fromiter(sorted(losers), dtype=np.int64, count=len(losers))
-    with pq.ParquetWriter(tmp, source.schema_arrow, compression="zstd") as out:
+    with pq.ParquetWriter(tmp, source.schema_arrow, compression="snappy") as out:
         for batch in source.iter_batches(batch_size=65_536):
             size = batch.num_rows
             here = lost[(lost >= offset) & (lost < offset + size)]
@@ -195,7 +199,7 @@ def stage(spec: StageSpec, raw_path: str, parquet_path: str, rejects_path: str, 
     read = readers.ReadStats()
     keys = _Keys(spec.key) if spec.duplicates else None
     with RejectWriter(rejects_path, extra, spec.protect) as writer:
-        with pq.ParquetWriter(parquet_path, spec.arrow_schema(), compression="zstd") as out:
+        with pq.ParquetWriter(parquet_path, spec.arrow_schema(), compression="snappy") as out:
             for batch in _reader(spec, raw_path, writer, read):
                 table, lines, spans = _stage_batch(spec, batch, writer, refs)
                 if table.num_rows:

@@ -61,7 +61,7 @@ def _year_ok(date_text: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(pc.greater_equal(year, 1), False))
 
 
-def valid(texts: pa.Array, fmt: str) -> np.ndarray:
+def valid(texts: pa.Array, fmt: str, parsed: "Parsed | None" = None) -> np.ndarray:
     """Per string: does it satisfy ``fmt`` (null counts as valid: formats apply to strings only)?"""
     if fmt == "date":
         matched = np.asarray(pc.fill_null(pc.match_substring_regex(texts, PATTERNS["date"]), True))
@@ -70,8 +70,7 @@ def valid(texts: pa.Array, fmt: str) -> np.ndarray:
         _, bad = _cast_valid(candidates, pa.date32())
         year = _year_ok(pc.if_else(pa.array(matched), pc.fill_null(texts, "0001"), "0001")) | ~matched
         return ok & ~bad & year
-    parsed = parse_timestamps(texts, fmt, "UTC")
-    return parsed.valid
+    return (parsed or parse_timestamps(texts, fmt)).valid
 
 
 class Parsed:
@@ -81,8 +80,11 @@ class Parsed:
     def __init__(self, local: pa.Array, offset: pa.Array, valid: np.ndarray):
         self.local, self.offset, self.valid = local, offset, valid
 
+    def take(self, index: pa.Array, rows: np.ndarray) -> "Parsed":
+        return Parsed(self.local.take(index), self.offset.take(index), self.valid[rows])
 
-def parse_timestamps(texts: pa.Array, fmt: str, tz: str) -> Parsed:
+
+def parse_timestamps(texts: pa.Array, fmt: str) -> Parsed:
     """Parse ``date-time`` / ``local-date-time`` texts (vectorised: one regex, one cast)."""
     n = len(texts)
     parts = pc.extract_regex(pc.fill_null(texts, ""), PATTERNS[fmt])

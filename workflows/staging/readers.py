@@ -18,7 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -88,10 +90,11 @@ def _extract(records: list, paths: tuple[tuple[str, ...], ...]) -> dict[tuple[st
     for path in paths:
         if len(path) == 1:
             key = path[0]
-            column = [r.get(key, ABSENT) for r in objects]
+            out[path] = from_python([r.get(key) for r in objects],
+                                    lambda rows, key=key: np.fromiter((key not in objects[i] for i in rows), bool,
+                                                                      len(rows)))
         else:
-            column = [_dig(r, path) for r in objects]
-        out[path] = from_python(column)
+            out[path] = from_python([_dig(r, path) for r in objects])
     return out
 
 
@@ -209,15 +212,15 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
             lines = block.split(b"\n")
             if lines and lines[-1] == b"":
                 lines.pop()
-            records, numbers, texts = [], [], []
+            records, numbers, texts, checked = [], [], [], []
             unsure = b"\\u0022" in block  # an escaped quote defeats the repeated-field count below
             loads = orjson.loads
             for offset, text in enumerate(lines):
                 if not text or text.isspace():
                     continue
                 number = first_line + offset
-                stats.records += 1
                 if len(text) > max_record_bytes:
+                    stats.records += 1
                     _oversize(writer, stats, number, len(text), text[:200], max_record_bytes)
                     continue
                 try:
@@ -227,30 +230,24 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
                 except (orjson.JSONDecodeError, ValueError):
                     value, rule, reason = strict(text)
                     if rule is not None:
+                        stats.records += 1
                         writer.add(rule, reason, number, text, raw_text=True)
                         continue
-                    records.append(_Checked(value))
+                    checked.append(len(records))
+                    records.append(value)
                 numbers.append(number)
                 texts.append(text)
-            _recheck(records, texts)
+            stats.records += len(records)
+            rejected = _recheck(records, texts, checked)
             for start in range(0, len(records), BATCH_RECORDS):
-                chunk = records[start:start + BATCH_RECORDS]
-                rejected = []
-                for i, rec in enumerate(chunk):
-                    if isinstance(rec, _Rejected):
-                        rejected.append(i)
-                if rejected:
-                    for i in rejected:
-                        writer.add("json", chunk[i].reason, numbers[start + i], texts[start + i], raw_text=True)
-                    keep = [i for i in range(len(chunk)) if i not in set(rejected)]
-                    chunk = [chunk[i] for i in keep]
-                    nums = [numbers[start + i] for i in keep]
-                else:
-                    nums = numbers[start:start + BATCH_RECORDS]
-                chunk = [r.value if type(r) is _Checked else r for r in chunk]
-                for rec in chunk:
-                    if type(rec) is dict:
-                        stats.fields.update(rec)
+                end = min(start + BATCH_RECORDS, len(records))
+                bad = [i for i in rejected if start <= i < end]
+                for i in bad:
+                    writer.add("json", rejected[i], numbers[i], texts[i], raw_text=True)
+                keep = [i for i in range(start, end) if i not in rejected] if bad else range(start, end)
+                chunk = [records[i] for i in keep] if bad else records[start:end]
+                nums = [numbers[i] for i in keep] if bad else numbers[start:end]
+                stats.fields.update(*(r for r in chunk if type(r) is dict))
                 if not chunk:
                     continue
                 batch = python_batch(chunk, np.asarray(nums, dtype=np.int64), np.ones(len(chunk), np.int32), contract)
@@ -261,22 +258,6 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
                         chunk[row] = strict(text_of[int(batch.line[row])])[0]
                     batch = python_batch(chunk, batch.line, batch.span, contract)
                 yield batch
-
-
-class _Checked:
-    """A value the strict parser produced (already checked for repeated fields and big integers)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: Any):
-        self.value = value
-
-
-class _Rejected:
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str):
-        self.reason = reason
 
 
 _BIG = float(2**53)
@@ -292,23 +273,27 @@ def _suspect_rows(batch: "RawBatch") -> np.ndarray:
     return np.flatnonzero(rows)
 
 
-def _recheck(records: list, texts: list[bytes]) -> None:
-    """orjson resolves a repeated field last-wins and reads integers beyond 64 bits as floats.
-    A repeated field leaves more quote characters in the line than in its re-encoding, so one
-    count over the block finds whether any line needs the strict parser; such lines are parsed
-    again by it, in place."""
-    fast = [i for i, r in enumerate(records) if type(r) is not _Checked]
-    if not fast:
-        return
-    raw_quotes = sum(texts[i].count(b'"') for i in fast)
-    encoded = orjson.dumps([records[i] for i in fast]).count(b'"')
+def _recheck(records: list, texts: list[bytes], checked: list[int]) -> dict[int, str]:
+    """orjson resolves a repeated field last-wins. A repeated field leaves more quote characters
+    in the line than in its re-encoding, so one count over the block finds whether any line needs
+    the strict parser; such lines are parsed again by it, in place. Returns {index: reason} of
+    the lines it finds not to be JSON. (``checked``: lines the strict parser already read.)"""
+    skip = set(checked)
+    fast = [i for i in range(len(records)) if i not in skip] if skip else range(len(records))
+    raw_quotes = sum(map(bytes.count, (texts[i] for i in fast), repeat(b'"')))
+    encoded = orjson.dumps([records[i] for i in fast] if skip else records).count(b'"')
     if raw_quotes == encoded:
-        return
+        return {}
+    rejected = {}
     for i in fast:
         if texts[i].count(b'"') == orjson.dumps(records[i]).count(b'"'):
             continue
         value, rule, reason = strict(texts[i])
-        records[i] = _Rejected(reason) if rule is not None else _Checked(value)
+        if rule is not None:
+            rejected[i] = reason
+        else:
+            records[i] = value
+    return rejected
 
 
 # ── JSON envelope ──────────────────────────────────────────────────────────────
@@ -395,8 +380,41 @@ def read_csv(path: str, contract: Contract, writer: RejectWriter, stats: ReadSta
         if required:
             raise SourceFileError(f"{path}: the CSV header lacks required column(s) {', '.join(required)}; "
                                   f"it has {', '.join(header)}")
-        for block, first_line in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
-            yield from _csv_block(block, first_line + 1, header, contract, writer, stats)
+        # Each block is parsed on a second thread while the engine checks the previous one's batches
+        # (pyarrow's parser and kernels release the GIL); rejects are replayed here, in block order.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse") as pool:
+            pending = None
+            for block, first_line in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
+                future = pool.submit(_parsed_block, block, first_line + 1, header, contract)
+                if pending is not None:
+                    yield from _replay(pending.result(), writer, stats)
+                pending = future
+            if pending is not None:
+                yield from _replay(pending.result(), writer, stats)
+
+
+class _Recorder:
+    """Stands in for the RejectWriter on the parsing thread: keeps the rejects to write later."""
+
+    def __init__(self):
+        self.calls: list[tuple[tuple, dict]] = []
+
+    def add(self, *args, **kwargs) -> None:
+        self.calls.append((args, kwargs))
+
+
+def _parsed_block(block: bytes, first_line: int, header: list[str], contract: Contract):
+    recorder, stats = _Recorder(), ReadStats()
+    batches = list(_csv_block(block, first_line, header, contract, recorder, stats))
+    return batches, recorder.calls, stats
+
+
+def _replay(result, writer: RejectWriter, stats: ReadStats) -> Iterator[RawBatch]:
+    batches, calls, block_stats = result
+    for args, kwargs in calls:
+        writer.add(*args, **kwargs)
+    stats.records += block_stats.records
+    yield from batches
 
 
 def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contract, writer: RejectWriter,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from workflows.staging import formats
 
 MISSING, NULL, BOOL, INT, FLOAT, STRING, ARRAY, OBJECT = range(8)
 KIND_NAMES = ("missing", "null", "boolean", "integer", "number", "string", "array", "object")
@@ -36,6 +38,7 @@ class _Missing:
 
 
 ABSENT = _Missing()  # a key not present in its object (JSON's "missing", unlike null)
+_KIND_OF = {**_PY_KIND, _Missing: MISSING}
 
 
 @dataclass
@@ -50,6 +53,13 @@ class Values:
     exact: dict[int, Any] = field(default_factory=dict)  # row -> Python value (big ints, arrays, objects)
     unrepresentable: dict[int, str] = field(default_factory=dict)  # row -> why the value cannot be stored
     texts: pa.Array | None = None         # CSV: the field's text as read (null = unquoted empty)
+    parsed: dict = field(default_factory=dict)  # format -> its strings parsed (formats.Parsed), once
+
+    def timestamps(self, fmt: str):
+        """The strings parsed as ``date-time`` / ``local-date-time`` (computed once per format)."""
+        if fmt not in self.parsed:
+            self.parsed[fmt] = formats.parse_timestamps(self.strings, fmt)
+        return self.parsed[fmt]
 
     def __len__(self) -> int:
         return len(self.kind)
@@ -88,6 +98,7 @@ class Values:
             exact={remap[r]: v for r, v in self.exact.items() if r in remap},
             unrepresentable={remap[r]: v for r, v in self.unrepresentable.items() if r in remap},
             texts=None if self.texts is None else self.texts.take(index),
+            parsed={fmt: p.take(index, rows) for fmt, p in self.parsed.items()},
         )
 
 
@@ -101,10 +112,20 @@ def _mask(n: int, rows: Iterable[int]) -> np.ndarray:
     return out
 
 
-def from_python(values: list, absent: list[int] | None = None) -> Values:
+def from_python(values: list, missing: Callable[[np.ndarray], np.ndarray] | None = None) -> Values:
     """``Values`` of Python JSON values (``ABSENT`` for a missing key). Uniform columns (all
-    strings, all integers, …, with nulls) convert in one Arrow call; mixed ones value by value."""
-    n = len(values)
+    strings, all integers, …, with nulls) convert in one Arrow call; mixed ones value by value.
+    ``missing(rows)`` may tell, for the rows holding None, which of them lack the key (cheaper
+    than marking every absent value with ``ABSENT``: nulls are few)."""
+    out = _from_python(values)
+    if missing is not None:
+        nulls = np.flatnonzero(out.kind == NULL)
+        if len(nulls):
+            out.kind[nulls[missing(nulls)]] = MISSING
+    return out
+
+
+def _from_python(values: list) -> Values:
     types = set(map(type, values))
     simple = types - {type(None), _Missing}
     if len(simple) <= 1:
@@ -114,7 +135,38 @@ def from_python(values: list, absent: list[int] | None = None) -> Values:
                 return _uniform(values, types, only)
             except (OverflowError, UnicodeEncodeError, pa.ArrowException):
                 pass  # a big integer or a lone surrogate: value by value
+    elif simple <= {str, int, float, bool, list, dict}:
+        try:
+            return _by_kind(values, types)
+        except (OverflowError, UnicodeEncodeError, pa.ArrowException, KeyError):
+            pass
     return _mixed(values)
+
+
+def _by_kind(values: list, types: set) -> Values:
+    """A column of several JSON types: one Arrow conversion per type present (no per-value branches
+    in Python beyond one pass per type)."""
+    n = len(values)
+    kinds = list(map(type, values))
+    kind = np.fromiter(map(_KIND_OF.__getitem__, kinds), dtype=np.int8, count=n)
+    ints, floats = _nulls(n, pa.int64()), _nulls(n, pa.float64())
+    strings, bools = _nulls(n, pa.string()), _nulls(n, pa.bool_())
+    exact: dict[int, Any] = {}
+    if str in types:
+        strings = pa.array([v if t is str else None for v, t in zip(values, kinds)], pa.string())
+    if int in types:
+        ints = pa.array([v if t is int else None for v, t in zip(values, kinds)], pa.int64())
+    if int in types or float in types:
+        floats = pa.array([v if t is float else float(v) if t is int else None for v, t in zip(values, kinds)],
+                          pa.float64())
+    if bool in types:
+        bools = pa.array([v if t is bool else None for v, t in zip(values, kinds)], pa.bool_())
+    if list in types or dict in types:
+        exact = {i: v for i, (v, t) in enumerate(zip(values, kinds)) if t is list or t is dict}
+    out = Values(kind, ints, floats, strings, bools, exact)
+    if float in types:
+        _flag_non_finite(out)
+    return out
 
 
 def _uniform(values: list, types: set, only: type) -> Values:

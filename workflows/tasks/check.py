@@ -1,40 +1,40 @@
-"""Check(date, pipeline): the pipeline's data-quality gate for ds, after everything it publishes.
+"""Check(date, pipeline): the pipeline's gate outcome for ds — fails when any of its gates blocked.
 
-Runs and stores every declared check (``workflows.quality.run``); the marker is written with the
-results only when no error-severity check failed. On a failure the day's report is rewritten
-first, so the owners see why, then the task fails with one line per failing check.
+Runs after the pipeline's record (every audit and mart build decided and stored), apart from the
+day's report, which does not wait for it. Its marker is written only when nothing blocked; a
+blocked day fails with one line per failing check and per mart held back or rolled back, which
+makes ``RunAll`` fail: exit code 30 (``[retcode] task_failed``).
 """
 from __future__ import annotations
 
-import logging
-
-from workflows import layout
-from workflows.quality.report_data import write_report
-from workflows.quality.run import CheckFailed, failure_message, failures, run_checks
+from workflows import layout, warehouse
+from workflows.quality import decisions
+from workflows.quality.outcome import gate_message, outcome_of
+from workflows.quality.run import CheckFailed
 from workflows.tasks.base import PipelineTask
-from workflows.tasks.publish import published
-
-log = logging.getLogger("luigi-interface")
+from workflows.tasks.record import Record
 
 
 class Check(PipelineTask):
-    """Data-quality gate for one pipeline and ds, after its loads, marts, views and exports."""
+    """Data-quality gate of one pipeline and ds: passes only when no audit or mart build blocked."""
 
     def requires(self):
-        return published(self.decl, self.date)
+        return Record(date=self.date, pipeline=self.pipeline)
 
     def output(self):
         return layout.marker(f"check/{self.pipeline}", self.date, "Check")
 
+    def complete(self) -> bool:
+        state = decisions.read_state(warehouse.shared(), [self.decl], self.date)
+        record = state.decision(self.pipeline, "record")
+        return (self.output().exists() and decisions.complete(state, self.decl, "record")
+                and record is not None and not record.blocking)
+
     def run(self):
-        run_id, results = run_checks(self.decl, self.date, self.output())
-        counts = {s: sum(r.status == s for r in results) for s in ("pass", "warn", "fail", "error")}
-        self.report(f"run {run_id}: " + ", ".join(f"{n} {s}" for s, n in counts.items()), 100,
-                    **{"in": len(results), "out": counts["pass"]})
-        failed = failures(results)
-        if failed:
-            try:
-                write_report(self.date)
-            except Exception:  # noqa: BLE001 - the gate's own failure is the news; a report problem must not hide it
-                log.exception("could not write the DQ report for %s", self.date)
-            raise CheckFailed(failure_message(self.pipeline, self.date, failed))
+        state = decisions.read_state(warehouse.shared(), [self.decl], self.date)
+        out = outcome_of(state, self.decl)
+        if out.blocking:
+            raise CheckFailed(gate_message(self.decl, self.date, out))
+        with warehouse.transaction() as cur:
+            self.output().write(cur, 1)
+        self.report(f"{self.pipeline}: {out.status}", 100)

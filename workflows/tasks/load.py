@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
+from queue import Full, Queue
 from typing import Callable, Iterator
 
 import pyarrow as pa
@@ -23,6 +25,7 @@ from workflows.tasks.base import EntityTask
 from workflows.tasks.stage import Stage
 
 BATCH_ROWS = 65_536
+ANALYZE_ROWS = 50_000  # a load this large refreshes the table's planner statistics
 
 
 class BatchReader(io.RawIOBase):
@@ -64,7 +67,7 @@ def csv_chunks(
     ``progress(rows_done, rows_total)`` is called after each batch."""
     options = pacsv.WriteOptions(include_header=False)
     ds_value = pa.scalar(ds, pa.date32())
-    parquet = pq.ParquetFile(parquet_path)
+    parquet = pq.ParquetFile(parquet_path, pre_buffer=False)  # batch by batch: memory stays one batch
     total = parquet.metadata.num_rows
     for batch in parquet.iter_batches(batch_size=batch_rows):
         batch = pa.RecordBatch.from_arrays(
@@ -86,8 +89,49 @@ def copy_parquet(cur, ident: sql.Composable, parquet_path: str, ds: dt.date, pro
         ident, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     counter = [0]
-    cur.copy_expert(copy.as_string(cur), BatchReader(csv_chunks(parquet_path, ds, counter, progress=progress)), size=1 << 20)
+    chunks = ahead(csv_chunks(parquet_path, ds, counter, progress=progress))
+    cur.copy_expert(copy.as_string(cur), BatchReader(chunks), size=1 << 20)
     return counter[0]
+
+
+def ahead(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """The same chunks, produced on a second thread up to ``depth`` ahead, so that converting the
+    next batch to CSV (pyarrow releases the GIL) overlaps with sending this one to the server.
+    Bounded: at most ``depth`` chunks wait in memory. An error in the producer is raised here."""
+    queue: Queue = Queue(maxsize=depth)
+    done, stop = object(), threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return  # the consumer stopped (the COPY failed): stop converting
+            put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="copy-csv", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is done:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def copy_partition(cur, table: str, parquet_path: str, ds: dt.date, progress=None) -> int:
@@ -98,7 +142,10 @@ def copy_partition(cur, table: str, parquet_path: str, ds: dt.date, progress=Non
     ident = sql.Identifier("staging", table)
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}/{ds}",))
     cur.execute(sql.SQL("DELETE FROM {} WHERE ds = %s").format(ident), (ds,))
-    return copy_parquet(cur, ident, parquet_path, ds, progress)
+    rows = copy_parquet(cur, ident, parquet_path, ds, progress)
+    if rows >= ANALYZE_ROWS:  # the marts read what just arrived: let the planner know it (a sample: cheap)
+        cur.execute(sql.SQL("ANALYZE {}").format(ident))
+    return rows
 
 
 def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: str, progress=None) -> int:
@@ -112,6 +159,8 @@ def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: 
     )
     rows = copy_parquet(cur, sql.Identifier("incoming"), parquet_path, ds, progress)
     cur.execute(merge_sql, {"ds": ds})
+    if rows >= ANALYZE_ROWS:  # the marts read what just arrived: let the planner know it (a sample: cheap)
+        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("staging", table)))
     return rows
 
 

@@ -1,5 +1,6 @@
 """Content CSV staging on tiny inline files: typing, quarantine rules and reasons, line numbers, NULL vs ''."""
 import datetime as dt
+import hashlib
 import random
 import re
 from decimal import Decimal
@@ -38,14 +39,13 @@ def test_ga4_rows_are_typed_and_bad_lines_quarantined_with_rule_reason_and_line(
         "2026-11-20 10:00:00Z,click,1.16,1795168800,7,,,mobile,US",
     ]
     staged, rejects, _ = stage(GA4_EVENTS, tmp_path, csv(lines))
-    assert staged == [
-        {"event_at": dt.datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC), "event_name": "page_view",
-         "user_pseudo_id": "1.16", "session_id": 1795168800, "content_id": 7, "page_location": "https://x/a/7",
-         "engagement_time_msec": None, "device_category": "mobile", "country": "US"},
-        {"event_at": dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC), "event_name": "scroll", "user_pseudo_id": "2.16",
-         "session_id": 1795168800, "content_id": 8, "page_location": None, "engagement_time_msec": 1500,
-         "device_category": None, "country": None},
-    ]
+    first = {"event_at": dt.datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC), "event_name": "page_view",
+             "user_pseudo_id": "1.16", "session_id": 1795168800, "content_id": 7, "page_location": "https://x/a/7",
+             "engagement_time_msec": None, "device_category": "mobile", "country": "US"}
+    second = {"event_at": dt.datetime(2026, 11, 20, 9, 0, tzinfo=UTC), "event_name": "scroll", "user_pseudo_id": "2.16",
+              "session_id": 1795168800, "content_id": 8, "page_location": None, "engagement_time_msec": 1500,
+              "device_category": None, "country": None}
+    assert staged == [{**first, "row_hash": ga4_hash(first)}, {**second, "row_hash": ga4_hash(second)}]
     got = [(r["line"], r["rule"], r["reason"]) for r in rejects]
     # rules by the schema keyword and reasons in jsonschema's words (were 'schema' / 'type' with Arrow's type names)
     assert got == [
@@ -60,6 +60,23 @@ def test_ga4_rows_are_typed_and_bad_lines_quarantined_with_rule_reason_and_line(
     ]
     assert rejects[0]["record"] == lines[2]  # the line as received
     assert rejects[3]["record"]["session_id"] == "first"  # the record as read
+
+
+def ga4_hash(row: dict) -> str:
+    """The documented GA4 row hash (sql/ddl/020_content.sql), written out here: sha256 over
+    'ga4_events/v2' then per column '-;' (NULL) or '<byte length>:<text>;', event_at as epoch µs."""
+    parts = ["ga4_events/v2"]
+    for name in ("event_at", "event_name", "user_pseudo_id", "session_id", "content_id", "page_location",
+                 "engagement_time_msec", "device_category", "country"):
+        value = row[name]
+        if isinstance(value, dt.datetime):
+            value = (value - dt.datetime(1970, 1, 1, tzinfo=UTC)) // dt.timedelta(microseconds=1)
+        if value is None:
+            parts.append("-;")
+        else:
+            text = str(value)
+            parts.append(f"{len(text.encode())}:{text};")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:32]
 
 
 def pattern(entity: str, field: str) -> str:
@@ -216,7 +233,7 @@ def test_vectorised_contract_agrees_with_jsonschema(tmp_path):
 def test_every_content_column_has_a_contract():
     for entity in (GA4_EVENTS, GAM_DELIVERY, CMS_ARTICLES):
         rules = entity.contract().rules
-        sourced = [c.source for c in entity.columns if c.source and c.source != LINE]
+        sourced = [c.source for c in entity.columns if c.source and c.source != LINE]  # row_hash is derived
         assert [r.path for r in rules] == [(s,) for s in sourced]
         assert {r.path[0] for r in rules if r.required} == set(sourced)
-    assert GA4_HEADER.split(",") == [c.source for c in GA4_EVENTS.columns]
+    assert GA4_HEADER.split(",") == [c.source for c in GA4_EVENTS.columns if c.source]

@@ -12,24 +12,46 @@
 -- incremented (no old + new), so late and re-sent rows count once and distinct counts stay right.
 -- Rows whose values did not change are not written: re-running changes nothing.
 
+-- Distinct counts are hashed DISTINCTs then counts (count(DISTINCT (a, b)) compares records and is
+-- ~8x slower); the day's rows are read once (MATERIALIZED) through the event_date block index.
+SET LOCAL work_mem = '256MB';
+
 -- ── recompute the touched keys from all history ─────────────────────────────
 WITH touched AS (
     SELECT DISTINCT event_date, content_id
       FROM staging.content_ga4_events
      WHERE ds = %(ds)s
 ),
+events AS MATERIALIZED (
+    SELECT e.event_date, e.content_id, e.user_pseudo_id, e.session_id, e.event_name, e.engagement_time_msec
+      FROM staging.content_ga4_events AS e
+      JOIN touched AS t ON e.event_date = t.event_date AND e.content_id = t.content_id
+     WHERE e.event_date BETWEEN (SELECT min(event_date) FROM touched) AND (SELECT max(event_date) FROM touched)
+),
+counts AS (
+    SELECT event_date, content_id,
+           count(*) FILTER (WHERE event_name = 'page_view')   AS pageviews,
+           count(*) FILTER (WHERE event_name <> 'page_view')  AS engagement_events,
+           coalesce(sum(engagement_time_msec), 0)            AS engagement_time_msec
+      FROM events
+     GROUP BY event_date, content_id
+),
+sessions AS (  -- a ga_session_id is unique per user only: sessions are (user, session) pairs
+    SELECT event_date, content_id, count(*) AS sessions
+      FROM (SELECT DISTINCT event_date, content_id, user_pseudo_id, session_id FROM events) AS s
+     GROUP BY event_date, content_id
+),
+users AS (
+    SELECT event_date, content_id, count(*) AS users
+      FROM (SELECT DISTINCT event_date, content_id, user_pseudo_id FROM events) AS u
+     GROUP BY event_date, content_id
+),
 recomputed AS (
-    SELECT e.event_date,
-           e.content_id,
-           count(*) FILTER (WHERE e.event_name = 'page_view')   AS pageviews,
-           count(DISTINCT (e.user_pseudo_id, e.session_id))    AS sessions,
-           count(DISTINCT e.user_pseudo_id)                    AS users,
-           count(*) FILTER (WHERE e.event_name <> 'page_view')  AS engagement_events,
-           coalesce(sum(e.engagement_time_msec), 0)            AS engagement_time_msec
-      FROM touched AS t
-      JOIN staging.content_ga4_events AS e
-        ON e.event_date = t.event_date AND e.content_id = t.content_id
-     GROUP BY e.event_date, e.content_id
+    SELECT c.event_date, c.content_id, c.pageviews, s.sessions, u.users, c.engagement_events,
+           c.engagement_time_msec
+      FROM counts AS c
+      JOIN sessions AS s USING (event_date, content_id)
+      JOIN users AS u USING (event_date, content_id)
 ),
 with_article AS (
     SELECT r.event_date, r.content_id, a.site, a.title, a.author, a.section, a.published_at,
