@@ -35,7 +35,7 @@ import pyarrow.csv as pacsv  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from workflows import warehouse  # noqa: E402
-from workflows.load import copy_partition, csv_chunks  # noqa: E402
+from workflows.tasks.load import copy_partition, csv_chunks  # noqa: E402
 
 TABLE, TWIN, DS = "fakestore_carts", "bench_carts_twin", dt.date(2026, 11, 20)
 
