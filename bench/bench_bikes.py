@@ -34,8 +34,8 @@ import psycopg2  # noqa: E402
 from tests.conftest import luigi_settings  # noqa: E402
 from workflows import warehouse  # noqa: E402
 from workflows.demo import bikes_oltp  # noqa: E402
-from workflows.mart import Mart  # noqa: E402
 from workflows.pipelines.bikes import PIPELINE  # noqa: E402
+from workflows.tasks.publish import published  # noqa: E402
 
 DS = dt.date(2026, 11, 20)
 BIG = "salesorderdetail"
@@ -45,7 +45,8 @@ seconds: dict[tuple[str, str], float] = collections.defaultdict(float)
 @luigi.Task.event_handler(luigi.Event.PROCESSING_TIME)
 def _timed(task, processing_time):
     name = getattr(task, "entity", None) or getattr(task, "mart", "")
-    seconds[(task.get_task_family(), name)] += processing_time
+    family = task.get_task_family()
+    seconds[("Mart" if family == "MartBuild" else family, name)] += processing_time  # the build does the work
 
 
 def one(dsn: str, statement: str, params=None):
@@ -76,7 +77,7 @@ def main() -> int:
     settings = {"warehouse": {"dsn": dsn}, "lake": {"root": str(lake)},
                 "demo": {"seed": "42", "size": str(args.size)}}
     with luigi_settings(settings):
-        tasks = [Mart(date=DS, pipeline="bikes", mart=m) for m in PIPELINE.marts] + PIPELINE.extra_tasks(DS)
+        tasks = published(PIPELINE, DS)
         t0 = time.perf_counter()
         result = luigi.build(tasks, local_scheduler=True, detailed_summary=True, workers=args.workers,
                              log_level="WARNING")
