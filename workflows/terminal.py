@@ -125,8 +125,9 @@ class Run:
     def started_running(self) -> None:
         dates = sorted({d for d in (_date(t) for t in self.tasks.values()) if d})
         span = f"{dates[0]}" if len(dates) == 1 else f"{dates[0]} … {dates[-1]} ({len(dates)} dates)" if dates else ""
-        self.console.print(Text.assemble(("luigi-warehouse ", "bold"), span,
-                                         f": {len(self.planned)} tasks to run, {len(self.skipped)} already done"
+        what = (f": {len(self.planned)} tasks to run, {len(self.skipped)} already done" if self.planned
+                else ": nothing to run, already done")
+        self.console.print(Text.assemble(("luigi-warehouse ", "bold"), span, what
                                          + (f" · log {_short(self.log_file)}" if self.log_file else "")))
 
     def finished_task(self, task: luigi.Task, status: str, expl: str | None) -> None:
