@@ -259,11 +259,7 @@ def _name(task: luigi.Task) -> str:
 
 
 def _short(path: Path | str) -> str:
-    text = str(path)
-    try:
-        return os.path.relpath(text) if not os.path.relpath(text).startswith("..") else text
-    except ValueError:
-        return text
+    return str(path)  # absolute: the same whatever the working directory
 
 
 def _red(n: int) -> Text:
