@@ -213,6 +213,10 @@ class Run:
         for message in self.scheduling_messages():
             self.console.print(Text(f"error: {message}", style="bold red"))
         reports = _reports(dates, worker)
+        written = [t for t, task in self.tasks.items() if task.task_family == "DQReport"
+                   and (self.finished.get(t) == DONE or t in self.skipped)]
+        if reports and not written and not _is_wrapper_only(self.tasks):
+            reports = "not written (a task it needs did not finish)"
         if reports:
             self.console.print(Text.assemble(("DQ report: ", "bold"), reports))
         elapsed = time.monotonic() - self.started
@@ -242,6 +246,10 @@ class Run:
         if failed and all(self.events.get(t, {}).get("error_type") == "DropMissing" for t in failed):
             return luigi.retcodes.retcode().missing_data
         return None
+
+
+def _is_wrapper_only(tasks: dict) -> bool:
+    return all(_is_wrapper(t) for t in tasks.values())
 
 
 def _is_wrapper(task: luigi.Task) -> bool:
