@@ -36,9 +36,9 @@ venv: $(STAMP)
 
 venv-test: $(STAMP)-test
 
-## Run every pipeline for DATE (default: yesterday, UTC) on the embedded defaults.
+## Run every pipeline for DATE (default: yesterday, UTC) on the embedded defaults; VERBOSE=1: Luigi's log too.
 run: $(STAMP)
-	$(BIN)/luigi --module workflows RunAll --date $(DATE) --local-scheduler
+	$(BIN)/luigi --module workflows RunAll --date $(DATE) --local-scheduler $(if $(VERBOSE),--verbose)
 
 ## Unit + integration tests (real embedded PostgreSQL, moto S3 server on 127.0.0.1).
 test: $(STAMP)-test

@@ -10,6 +10,9 @@ from workflows import config
 
 if config.invoked_by_luigi_cli():  # one clear line per bad setting, before anything is scheduled
     config.validate_or_exit()
+    from workflows import terminal
+
+    terminal.install()  # one line per task, a closing table, one-line errors, the log in a file
 
 from workflows import runlog  # noqa: E402,F401 - registers the run-log and alert event handlers
 from workflows.tasks.check import Check  # noqa: E402

@@ -7,9 +7,11 @@ setting is one clear line before anything is scheduled (``validate_or_exit``: ex
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
-from configparser import Error as ConfigError
+from configparser import Error as ConfigError, RawConfigParser
+from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -175,7 +177,7 @@ class library(Source):  # noqa: N801 - section name [library]
 
 
 SECTIONS: tuple[type[luigi.Config], ...] = (lake, s3, warehouse, staging, demo, quality, alerts, runall,
-                                            fakestore, content, activity, bikes, library)
+                                            fakestore, content, activity, bikes, library)  # + cli (below)
 
 
 # ── validation ─────────────────────────────────────────────────────────────────
@@ -203,7 +205,20 @@ def problems() -> list[str]:
                 if isinstance(param, (luigi.IntParameter, luigi.FloatParameter)):
                     what = f"not a number: {value!r}"
                 out.append(f"[{section}] {option}: {what}")
-    return out
+    return out + _pipeline_problems(out)
+
+
+def _pipeline_problems(found: list[str]) -> list[str]:
+    """[runall] pipelines naming a pipeline that is not registered: one line listing the valid ones."""
+    if any(line.startswith("[runall] pipelines") for line in found):
+        return []
+    from workflows.pipelines import PIPELINES  # lazily: the registry imports this module
+
+    unknown = [name for name in runall().pipelines if name not in PIPELINES]
+    if not unknown:
+        return []
+    return [f"[runall] pipelines: unknown pipeline {', '.join(map(repr, unknown))} "
+            f"(valid: {', '.join(sorted(PIPELINES))})"]
 
 
 def invoked_by_luigi_cli() -> bool:
@@ -217,3 +232,119 @@ def validate_or_exit() -> None:
         for line in found:
             print(f"configuration error: {line}", file=sys.stderr)
         sys.exit(2)
+
+
+# ── the command line: terminal, run logs, dates ────────────────────────────────
+
+class cli(luigi.Config):  # noqa: N801 - section name [cli]; flags without a section prefix: --verbose …
+    use_cmdline_section = False
+    verbose = luigi.BoolParameter(default=False, description="Show Luigi's full log on the terminal too "
+                                                             "(and tracebacks of errors)")
+    log_dir = luigi.Parameter(default="data/logs", description="Folder of the per-run log files "
+                                                               "(relative: to the project)")
+    allow_future_dates = luigi.BoolParameter(default=False, description="Accept a --date after today (UTC); "
+                                                                        "for tests only")
+
+
+# ── where settings come from and what relative paths mean ──────────────────────
+#
+# Config files, lowest priority first: the package's defaults.cfg, /etc/luigi/*.cfg, the checkout's
+# luigi.cfg (whatever the working directory), ./client.cfg and ./luigi.cfg, then $LUIGI_CONFIG_PATH.
+# A relative path option is resolved against the project root when the file that set it lies in
+# the project (defaults.cfg, luigi.cfg, conf/*.cfg), else against that file's folder.
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULTS_CFG = PACKAGE_DIR / "defaults.cfg"
+PATH_OPTIONS = (("lake", "root"), ("warehouse", "pgdata"), ("cli", "log_dir"), ("quality", "checks_dir"),
+                ("quality", "mart_checks_dir"), ("content", "landing"), ("activity", "landing"),
+                ("activity", "demo_landing"))
+
+
+def checkout() -> Path | None:
+    """The source checkout the package runs from (an editable install, the Docker image), or None."""
+    root = PACKAGE_DIR.parent
+    return root if (root / "setup.cfg").is_file() and (root / "luigi.cfg").is_file() else None
+
+
+def project_root() -> Path:
+    """Where relative paths point: $WAREHOUSE_HOME, else the checkout, else ~/.local/share/luigi-warehouse."""
+    if os.environ.get("WAREHOUSE_HOME"):
+        return Path(os.environ["WAREHOUSE_HOME"]).expanduser().resolve()
+    found = checkout()
+    if found is not None:
+        return found
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "luigi-warehouse"
+
+
+def _origin(section: str, option: str) -> Path | None:
+    """The config file whose value of ``[section] option`` is in effect (the last one setting it)."""
+    for path in reversed(luigi.configuration.LuigiConfigParser._config_paths):
+        parser = RawConfigParser(strict=False)
+        try:
+            parser.read(path)
+        except ConfigError:
+            continue
+        if parser.has_option(section, option):
+            return Path(path).resolve()
+    return None
+
+
+def resolve_path(value: str, origin: Path | None) -> str:
+    """``value`` made absolute: against the project root, or ``origin``'s folder if it lies outside it."""
+    value = value.strip()
+    if not value or "://" in value or os.path.isabs(os.path.expanduser(value)):
+        return os.path.expanduser(value)
+    root = project_root()
+    base = root
+    if origin is not None and not origin.is_relative_to(root) and origin != DEFAULTS_CFG:
+        base = origin.parent
+    return str(base / value)
+
+
+def load_settings() -> None:
+    """Put the package defaults (lowest priority) and the checkout's luigi.cfg on Luigi's config path,
+    then make every relative path option absolute (see above). Idempotent."""
+    cls = luigi.configuration.LuigiConfigParser
+    paths = cls._config_paths
+    if str(DEFAULTS_CFG) not in paths:
+        paths.insert(0, str(DEFAULTS_CFG))
+        found = checkout()
+        if found is not None and str(found / "luigi.cfg") not in paths:
+            at = max((i for i, p in enumerate(paths) if p.startswith("/etc/")), default=0) + 1
+            paths.insert(at, str(found / "luigi.cfg"))
+        cls.reload()
+    cfg = luigi.configuration.get_config()
+    for section, option in PATH_OPTIONS:
+        if not cfg.has_option(section, option):
+            if (section, option) != ("cli", "log_dir"):
+                continue
+            if not cfg.has_section(section):
+                cfg.add_section(section)
+            cfg.set(section, option, resolve_path("data/logs", None))
+            continue
+        try:
+            raw = cfg.get(section, option)
+        except ConfigError:  # a ${VAR} missing: reported by problems()
+            continue
+        resolved = resolve_path(raw, _origin(section, option))
+        if resolved != raw:
+            cfg.set(section, option, resolved)
+
+
+# ── dates ──────────────────────────────────────────────────────────────────────
+
+def today_utc() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def future_date_problem(value: dt.date) -> str | None:
+    """One line when ``value`` is after today (UTC) and [cli] allow_future_dates is off."""
+    if value > today_utc() and not cli().allow_future_dates:
+        return (f"--date {value} is in the future (today is {today_utc()} UTC): there is no data for it yet "
+                "([cli] allow_future_dates = true allows it, for tests)")
+    return None
+
+
+SECTIONS = SECTIONS + (cli,)
+load_settings()

@@ -15,7 +15,7 @@ import luigi
 import luigi.configuration
 import requests
 
-from workflows import tasklogs, warehouse
+from workflows import tasklogs, terminal, warehouse
 from workflows.config import alerts as alerts_config
 
 log = logging.getLogger("luigi-interface")
@@ -99,6 +99,7 @@ def _succeeded(task: luigi.Task) -> None:
     if isinstance(task, luigi.WrapperTask):
         return
     tasklogs.finish(task)
+    terminal.note(task, "success")
     try:
         _record(task, "success", None)
     except Exception:  # noqa: BLE001 - the run log must not fail a task that succeeded
@@ -108,6 +109,7 @@ def _succeeded(task: luigi.Task) -> None:
 @luigi.Task.event_handler(luigi.Event.FAILURE)
 def _failed(task: luigi.Task, exception: BaseException) -> None:
     tasklogs.finish(task, exception)
+    terminal.note(task, "failed", exception)
     try:
         _record(task, "failed", f"{type(exception).__name__}: {exception}"[:4000])
         final = final_failure(task)

@@ -21,6 +21,12 @@ class RunAll(luigi.WrapperTask):
 
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
 
+    @property
+    def priority(self) -> int:
+        """Older dates first: the scheduler passes a task's priority on to its dependencies, so a
+        backfill runs each date's tasks before a later date's (history checks, the Trend sheet)."""
+        return 10_000_000 - self.date.toordinal()
+
     def requires(self):
         enabled = pipelines.enabled()
         tasks = [t for p in enabled for t in published(p, self.date)]

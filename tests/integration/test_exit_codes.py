@@ -1,0 +1,142 @@
+"""The README's exit-code table, row by row: the real `luigi` command in a subprocess, one line on
+the terminal, no traceback; plus a run from another directory and an oldest-first backfill."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = int(time.mktime(dt.date(2026, 11, 21).timetuple()))
+
+
+def luigi_in(cwd, args, cfg: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    path = tmp_path / "run.cfg"
+    path.write_text(cfg)
+    env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_HOME",)}
+    return subprocess.run([sys.executable, "-m", "luigi", "--module", "workflows", *args], cwd=cwd,
+                          env={**env, "LUIGI_CONFIG_PATH": str(path)}, capture_output=True, text=True, timeout=300)
+
+
+class _Broken(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(500)
+        self.send_header("Content-Length", "4")
+        self.end_headers()
+        self.wfile.write(b"boom")
+
+
+@pytest.fixture
+def broken_api():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+FUTURE = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=3)
+ROWS = [  # (mistake, extra config, arguments, exit code, the one line's start)
+    ("bad date", "", ["RunAll", "--date", "2026-13-01"], 2, "error: RunAll: not a date (YYYY-MM-DD): 2026-13-01"),
+    ("future date", "", ["RunAll", "--date", str(FUTURE)], 2, f"error: --date {FUTURE} is in the future"),
+    ("unknown pipeline in [runall]", '[runall]\npipelines = ["fakestore", "nope"]\n', ["RunAll", "--date", "2026-11-20"],
+     2, "configuration error: [runall] pipelines: unknown pipeline 'nope' (valid: activity, bikes, content, "
+        "fakestore, library)"),
+    ("unknown pipeline", "", ["Load", "--pipeline", "nope", "--entity", "x", "--date", "2026-11-20"], 2,
+     "error: unknown pipeline 'nope'; known: activity, bikes, content, fakestore, library"),
+    ("unknown entity", "", ["Load", "--pipeline", "fakestore", "--entity", "x", "--date", "2026-11-20"], 2,
+     "error: pipeline 'fakestore' has no entity 'x'; known: carts, products, users"),
+    ("unknown mart", "", ["Mart", "--pipeline", "fakestore", "--mart", "nope", "--date", "2026-11-20"], 2,
+     "error: pipeline 'fakestore' has no mart 'nope'; known: dim_product, dim_user, fact_sales"),
+    ("unknown task", "", ["RunAl", "--date", "2026-11-20"], 2, "error: unknown task 'RunAl' (tasks: RunAll,"),
+]
+
+
+@pytest.mark.parametrize("mistake,extra,args,code,line", ROWS, ids=[r[0] for r in ROWS])
+def test_usage_mistakes_are_one_line_and_exit_2(mistake, extra, args, code, line, tmp_path, pg_dsn):
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n" + extra
+    proc = luigi_in(REPO, [*args, "--local-scheduler"], cfg, tmp_path)
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [line] or proc.stderr.strip().startswith(line), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "lake").exists()  # nothing ran
+
+
+def test_unreachable_warehouse_exits_3(tmp_path):
+    cfg = f"[warehouse]\ndsn = postgresql://nobody@127.0.0.1:{free_port()}/wh?connect_timeout=2\n"
+    proc = luigi_in(REPO, ["RunAll", "--date", "2026-11-20", "--local-scheduler"], cfg, tmp_path)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot connect to the warehouse ([warehouse] dsn)")
+
+
+def test_unreachable_scheduler_exits_4(tmp_path, pg_dsn):
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[core]\nrpc_retry_attempts = 1\nrpc_retry_wait = 0\n"
+    proc = luigi_in(REPO, ["RunAll", "--date", "2026-11-20", "--scheduler-port", str(free_port())], cfg, tmp_path)
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: cannot reach the central scheduler at http://")
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_drop_exits_20_with_one_line_per_file(tmp_path, pg_dsn):
+    (tmp_path / "drops").mkdir()
+    cfg = (f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n[content]\nlanding = {tmp_path / 'drops'}\n"
+           '[runall]\npipelines = ["content"]\n')
+    proc = luigi_in(REPO, ["RunAll", "--date", "2026-11-20", "--local-scheduler"], cfg, tmp_path)
+    assert proc.returncode == 20, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    missing = [x for x in proc.stderr.splitlines() if "content drop not found" in x]
+    assert len(missing) == 3  # ga4_events, gam_delivery, cms_articles
+    assert "FAILED: 3 tasks failed" in proc.stderr
+
+
+def test_refused_snapshot_and_failed_source_exit_30_from_another_directory(tmp_path, pg_dsn, broken_api):
+    """From `/`: the retcodes still apply (package defaults), the failure is one line per task."""
+    cfg = (f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+           f"[fakestore]\nbase_url = {broken_api}\nretries = 0\n" + '[runall]\npipelines = ["fakestore"]\n')
+    proc = luigi_in("/", ["RunAll", "--date", "2026-11-20", "--local-scheduler"], cfg, tmp_path)
+    assert proc.returncode == 30, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    errors = [x.strip() for x in proc.stderr.splitlines() if x.startswith("      ")]
+    assert any("is a snapshot the API serves as of now" in x for x in errors), errors  # products, users refused
+    assert any("answered HTTP 500" in x for x in errors), errors  # carts
+    assert (tmp_path / "lake").is_dir() and not Path("/data/lake").exists()
+
+
+def test_success_prints_the_table_and_the_report_path_even_at_log_level_warning(tmp_path, pg_dsn):
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n" + '[runall]\npipelines = ["fakestore"]\n'
+    proc = luigi_in(tmp_path, ["RunAll", "--date", "2026-11-20", "--local-scheduler", "--log-level", "WARNING",
+                               "--log-dir", str(tmp_path / "logs")], cfg, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("luigi-warehouse 2026-11-20: 23 tasks to run")
+    assert sum(1 for x in lines if x.startswith("[")) == 23  # one line per task
+    assert lines[-1].startswith("OK · 23 run")
+    report = tmp_path / "lake" / "reports" / "dq" / "ds=2026-11-20" / "dq_report_2026-11-20.xlsx"
+    assert report.is_file() and f"DQ report: {report}" in proc.stderr
+    assert len(list((tmp_path / "logs").glob("luigi-*.log"))) == 1
+
+
+def test_range_daily_runs_oldest_date_first(tmp_path, pg_dsn):
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n" + '[runall]\npipelines = ["fakestore"]\n'
+    proc = luigi_in(REPO, ["RangeDaily", "--of", "RunAll", "--start", "2026-11-17", "--stop", "2026-11-20",
+                           "--now", str(NOW), "--local-scheduler"], cfg, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT ds, min(started_at), max(finished_at) FROM etl.task_runs GROUP BY ds ORDER BY min(started_at)")
+        spans = cur.fetchall()
+    assert [d for d, _, _ in spans] == [dt.date(2026, 11, d) for d in (17, 18, 19)]
+    for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
+        assert end <= start  # a date's tasks all finished before the next date's first task started
