@@ -18,18 +18,7 @@ from psycopg2.extras import execute_values
 
 from targets import lake as lake_module
 from workflows import RangeDaily, RunAll, warehouse
-from workflows.tasks.runall import day_graph
-
-
-def _topological(versions: dict, edges: set) -> list[str]:
-    reads = {t: {i for o, i in edges if o == t} for t in versions}
-    order, done = [], set()
-    while len(order) < len(versions):
-        for t in sorted(versions):
-            if t not in done and reads[t] <= done:
-                order.append(t)
-                done.add(t)
-    return order
+from workflows.tasks.runall import day_graph, topological
 
 
 def main() -> None:
@@ -48,7 +37,7 @@ def main() -> None:
     targets = RunAll(date=start).marker_targets()
     versions, edges = day_graph()  # the whole graph: code version per target, freshness edges
     # inserted in graph order (inputs before the targets that read them), so every seq is fresh
-    order = _topological(versions, edges)
+    order = topological(versions, edges)
     with warehouse.transaction() as cur:
         execute_values(cur, "INSERT INTO etl.partition_markers (target, ds, task_family, rows, code_version) VALUES %s",
                        [(t, d, "bench", 0, versions[t]) for d in dates for t in order], page_size=10_000)

@@ -38,6 +38,19 @@ def graph(tasks: list[luigi.Task]) -> tuple[dict[str, luigi.Task], dict[str, str
     return found, {t: marker_of(task).version for t, task in found.items()}, edges
 
 
+def topological(nodes: dict[str, str], edges: set[tuple[str, str]]) -> list[str]:
+    """The targets with every input before the targets that read it (the order a run writes them)."""
+    reads = {t: {i for o, i in edges if o == t} for t in nodes}
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(nodes):
+        for t in sorted(nodes):
+            if t not in done and reads[t] <= done:
+                order.append(t)
+                done.add(t)
+    return order
+
+
 _graphs: dict = {}
 
 
