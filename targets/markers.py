@@ -44,14 +44,15 @@ WITH node AS (SELECT * FROM unnest(%(targets)s::text[], %(versions)s::text[]) AS
               FROM etl.partition_markers m JOIN node n USING (target)
              WHERE m.ds = ANY(%(dates)s::date[]))
 """
-_FRESH_DATES = _GRAPH + """
+_FRESH_DATES = _GRAPH + """,
+     stale AS (SELECT DISTINCT o.ds FROM edge JOIN mk o ON o.target = edge.target
+                                     JOIN mk i ON i.target = edge.input AND i.ds = o.ds
+                WHERE i.seq > o.seq)
 SELECT mk.ds
   FROM mk
+ WHERE mk.ds NOT IN (SELECT ds FROM stale)
  GROUP BY mk.ds
 HAVING count(*) FILTER (WHERE mk.same_code) = %(n)s
-   AND NOT EXISTS (SELECT 1 FROM edge JOIN mk o ON o.target = edge.target AND o.ds = mk.ds
-                                      JOIN mk i ON i.target = edge.input AND i.ds = mk.ds
-                    WHERE i.seq > o.seq)
 """
 _FRESHNESS = _GRAPH + """
 SELECT mk.ds, mk.target, mk.same_code, mk.finished_at,
