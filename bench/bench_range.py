@@ -3,7 +3,8 @@
 Starts an embedded PostgreSQL in a temp dir, marks every RunAll target done for N
 dates (as N completed days leave them), then times `RangeDaily --of RunAll` over the
 range (nothing to schedule), and again with one date's marker removed (one to run).
-The decision is one query against etl.partition_markers whatever N is.
+Every marker carries its code version and a sequence in graph order, so the decision checks
+code versions and upstream freshness of the whole graph: one query whatever N is.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from psycopg2.extras import execute_values
 
 from targets import lake as lake_module
 from workflows import RangeDaily, RunAll, warehouse
+from workflows.tasks.runall import day_graph, topological
 
 
 def main() -> None:
@@ -33,9 +35,12 @@ def main() -> None:
     stop = dates[-1] + dt.timedelta(days=1)
     now = int(time.mktime((stop + dt.timedelta(days=1)).timetuple()))
     targets = RunAll(date=start).marker_targets()
+    versions, edges = day_graph()  # the whole graph: code version per target, freshness edges
+    # inserted in graph order (inputs before the targets that read them), so every seq is fresh
+    order = topological(versions, edges)
     with warehouse.transaction() as cur:
-        execute_values(cur, "INSERT INTO etl.partition_markers (target, ds, task_family, rows) VALUES %s",
-                       [(t, d, "bench", 0) for t in targets for d in dates])
+        execute_values(cur, "INSERT INTO etl.partition_markers (target, ds, task_family, rows, code_version) VALUES %s",
+                       [(t, d, "bench", 0, versions[t]) for d in dates for t in order], page_size=10_000)
     print(f"{args.dates} dates x {len(targets)} marker targets ({len(targets) * args.dates} markers)")
     for label in ("all done", "one date missing"):
         began = time.perf_counter()

@@ -24,8 +24,9 @@ from workflows.tasks.mart import Mart  # noqa: E402
 from workflows.tasks.pack import Pack  # noqa: E402
 from workflows.tasks.refresh import Refresh  # noqa: E402
 from workflows.tasks.report import DQReport  # noqa: E402
+from workflows.tasks.rerun import Rerun  # noqa: E402
 from workflows.tasks.runall import RunAll  # noqa: E402
 from workflows.tasks.stage import Stage  # noqa: E402
 
 __all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Refresh", "Export", "Check", "DQReport", "KPIReport", "Pack",
-           "RangeDaily"]
+           "RangeDaily", "Rerun"]

@@ -12,6 +12,7 @@ import datetime as dt
 from targets import LakeTarget, PartitionMarker, lake_key
 from workflows import warehouse
 from workflows.config import lake
+from workflows.tasks import versions
 
 
 def lake_target(key: str) -> LakeTarget:
@@ -43,6 +44,8 @@ def export(pipeline: str, ds: dt.date, filename: str) -> LakeTarget:
     return lake_target(lake_key("exports", pipeline, "", ds, filename))
 
 
-def marker(target: str, ds: dt.date, family: str = "") -> PartitionMarker:
-    """The partition marker ``target`` for ``ds`` in the configured warehouse."""
-    return PartitionMarker(target, ds, family, connection=warehouse.shared)
+def marker(target: str, ds: dt.date, family: str = "", inputs=()) -> PartitionMarker:
+    """The partition marker ``target`` for ``ds`` in the configured warehouse, carrying the current
+    code version of ``target``; ``inputs``: the markers it is made from (for freshness)."""
+    return PartitionMarker(target, ds, family, connection=warehouse.shared, version=lambda: versions.of(target),
+                           inputs=inputs)

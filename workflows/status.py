@@ -34,11 +34,34 @@ def _print(rows, header) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
+def partitions(spec: str) -> int:
+    """Every RunAll target's state for a date or range, from one query (targets.freshness)."""
+    import datetime as dt
+
+    from targets import freshness
+    from workflows.tasks.runall import day_graph
+
+    first, _, stop = spec.partition(":")
+    start = dt.date.fromisoformat(first)
+    end = dt.date.fromisoformat(stop) if stop else start + dt.timedelta(days=1)
+    dates = [start + dt.timedelta(days=i) for i in range((end - start).days)]
+    nodes, edges = day_graph()
+    states = freshness(warehouse.shared(), nodes, edges, dates)
+    rows = [(d, t, st, why) for (d, t), (st, why) in sorted(states.items())]
+    counts = {k: sum(r[2] == k for r in rows) for k in ("done", "stale", "missing")}
+    print(f"Partitions {spec}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    _print([r for r in rows if r[2] != "done"] or rows, ("ds", "target", "state", "why"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     args.add_argument("--failed", action="store_true", help="only the failed runs (up to 200)")
+    args.add_argument("--date", help="partition state of this ds (or --date D1:D2, stop exclusive): done / stale (why) / missing")
     opts = args.parse_args(argv)
+    if opts.date:
+        return partitions(opts.date)
     if opts.days < 1:
         args.error(f"--days must be at least 1, not {opts.days}")
     try:

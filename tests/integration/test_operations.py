@@ -19,6 +19,7 @@ import psycopg2
 import psycopg2.extras
 
 from targets import completed_dates
+from workflows.tasks.runall import day_graph, topological
 from tests.conftest import free_port, luigi_cli, luigi_settings
 from workflows import RangeDaily, RunAll, warehouse
 
@@ -141,10 +142,11 @@ def test_range_daily_over_400_done_dates_schedules_nothing(pg_dsn, tmp_path):
     with luigi_settings(settings):
         warehouse.connect().close()  # creates the schema
         targets = RunAll(date=start).marker_targets()
-        rows = [(t, d, "bench", 0) for t in targets for d in dates]
+        versions, edges = day_graph()  # markers as the current code writes them (code version; seq in order)
+        rows = [(t, d, "bench", 0, versions[t]) for d in dates for t in topological(versions, edges)]
         with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
             psycopg2.extras.execute_values(
-                cur, "INSERT INTO etl.partition_markers (target, ds, task_family, rows) VALUES %s", rows)
+                cur, "INSERT INTO etl.partition_markers (target, ds, task_family, rows, code_version) VALUES %s", rows)
         assert completed_dates(warehouse.shared(), targets, dates) == set(dates)
         result = luigi.build([RangeDaily(of=RunAll, start=start, stop=dates[-1] + dt.timedelta(days=1), now=NOW)],
                              local_scheduler=True, detailed_summary=True)

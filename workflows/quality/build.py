@@ -88,8 +88,8 @@ def build_mart(pipeline: Pipeline, mart: str, ds: dt.date, build_marker) -> Verd
             verdict = Verdict(run_id, "published", False, summary(results), results)
             decisions.store(cur, ds, pipeline.name, "mart", mart, run_id, "published", False, stamp,
                             verdict.message or None, rows)
-            published.write(cur, rows)
             build_marker.write(cur, rows)
+            published.write(cur, rows)   # after the build's marker: the published mart is newer than its build
             return verdict
     except _RollBack:
         pass

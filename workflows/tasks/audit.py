@@ -9,7 +9,7 @@ from __future__ import annotations
 from workflows import layout, warehouse
 from workflows.quality import decisions, declared
 from workflows.quality.audit import audit_entity
-from workflows.tasks.base import EntityTask
+from workflows.tasks.base import EntityTask, input_targets
 from workflows.tasks.load import Load
 
 
@@ -21,7 +21,8 @@ class Audit(EntityTask):
         return [Load(date=self.date, pipeline=self.pipeline, entity=e) for e in (self.entity, *reads)]
 
     def output(self):
-        return layout.marker(decisions.target("audit", self.pipeline, self.entity), self.date, "Audit")
+        return layout.marker(decisions.target("audit", self.pipeline, self.entity), self.date, "Audit",
+                             lambda: input_targets(self))
 
     def complete(self) -> bool:
         state = decisions.read_state(warehouse.shared(), [self.decl], self.date)

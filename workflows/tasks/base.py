@@ -5,6 +5,7 @@ import logging
 
 import luigi
 
+from targets import PartitionMarker
 from workflows import pipelines
 from workflows.declarations import Entity, Mart, Pipeline
 
@@ -22,6 +23,17 @@ def report_status(task: luigi.Task, message: str, percent: int | None = None, **
         task.set_status_message(message)
     if percent is not None and callable(getattr(task, "set_progress_percentage", None)):
         task.set_progress_percentage(percent)
+
+
+def marker_of(task: luigi.Task) -> PartitionMarker:
+    """The partition marker that says ``task`` is done: its output, or (lake steps) its ``marker()``."""
+    out = task.output()
+    return out if isinstance(out, PartitionMarker) else task.marker()
+
+
+def input_targets(task: luigi.Task) -> list[str]:
+    """The marker targets of the tasks ``task`` requires (the inputs its freshness compares with)."""
+    return sorted({marker_of(t).target for t in luigi.task.flatten(task.requires())})
 
 
 class PipelineTask(luigi.Task):

@@ -11,7 +11,7 @@ from workflows import layout, warehouse
 from workflows.quality import decisions
 from workflows.quality.outcome import gate_message, outcome_of
 from workflows.quality.run import CheckFailed
-from workflows.tasks.base import PipelineTask
+from workflows.tasks.base import PipelineTask, input_targets
 from workflows.tasks.record import Record
 
 
@@ -22,7 +22,7 @@ class Check(PipelineTask):
         return Record(date=self.date, pipeline=self.pipeline)
 
     def output(self):
-        return layout.marker(f"check/{self.pipeline}", self.date, "Check")
+        return layout.marker(f"check/{self.pipeline}", self.date, "Check", lambda: input_targets(self))
 
     def complete(self) -> bool:
         state = decisions.read_state(warehouse.shared(), [self.decl], self.date)

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from psycopg2 import sql
 
 from workflows import layout, warehouse
-from workflows.tasks.base import PipelineTask
+from workflows.tasks.base import PipelineTask, input_targets
 from workflows.tasks.mart import Mart
 
 FETCH_ROWS = 10_000
@@ -77,7 +77,7 @@ class Export(PipelineTask):
         return [Mart(date=self.date, pipeline=self.pipeline, mart=m) for m in self.decl.marts]
 
     def output(self):
-        return layout.marker(f"export/{self.pipeline}", self.date, "Export")
+        return layout.marker(f"export/{self.pipeline}", self.date, "Export", lambda: input_targets(self))
 
     def run(self):
         with warehouse.transaction() as cur:

@@ -17,7 +17,7 @@ from reports.xlsx import workbook_bytes
 from targets import LakeTarget, lake_key
 from workflows import layout, pipelines, warehouse
 from workflows.quality.report_data import project_version
-from workflows.tasks.base import report_status
+from workflows.tasks.base import input_targets, report_status
 from workflows.tasks.check import Check
 from workflows.tasks.mart import Mart
 
@@ -60,7 +60,7 @@ class KPIReport(luigi.Task):
             Check(date=self.date, pipeline=PIPELINE)]
 
     def output(self):
-        return layout.marker("report/kpi", self.date, "KPIReport")
+        return layout.marker("report/kpi", self.date, "KPIReport", lambda: input_targets(self))
 
     def run(self):
         data = read_kpi_data(self.date)

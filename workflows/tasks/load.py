@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from psycopg2 import sql
 
 from workflows import layout, warehouse
-from workflows.tasks.base import EntityTask
+from workflows.tasks.base import EntityTask, input_targets
 from workflows.tasks.stage import Stage
 
 BATCH_ROWS = 65_536
@@ -171,7 +171,7 @@ class Load(EntityTask):
         return Stage(date=self.date, pipeline=self.pipeline, entity=self.entity)
 
     def output(self):
-        return layout.marker(f"load/{self.pipeline}/{self.entity}", self.date, "Load")
+        return layout.marker(f"load/{self.pipeline}/{self.entity}", self.date, "Load", lambda: input_targets(self))
 
     def run(self):
         table = self.decl.staging_table(self.entity)

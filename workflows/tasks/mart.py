@@ -14,7 +14,7 @@ from workflows import layout, warehouse
 from workflows.quality import decisions, declared
 from workflows.quality.build import build_mart
 from workflows.tasks.audit import Audit
-from workflows.tasks.base import MartTask
+from workflows.tasks.base import MartTask, input_targets
 
 
 class MartHeldBack(RuntimeError):
@@ -30,7 +30,8 @@ class MartBuild(MartTask):
                    for m in declared.mart_reads(self.decl, self.mart)])
 
     def output(self):
-        return layout.marker(decisions.target("mart", self.pipeline, self.mart), self.date, "MartBuild")
+        return layout.marker(decisions.target("mart", self.pipeline, self.mart), self.date, "MartBuild",
+                             lambda: input_targets(self))
 
     def complete(self) -> bool:
         state = decisions.read_state(warehouse.shared(), [self.decl], self.date)
@@ -54,7 +55,7 @@ class Mart(MartTask):
         return MartBuild(date=self.date, pipeline=self.pipeline, mart=self.mart)
 
     def output(self):
-        return layout.marker(f"mart/{self.pipeline}/{self.mart}", self.date, "Mart")
+        return layout.marker(f"mart/{self.pipeline}/{self.mart}", self.date, "Mart", lambda: input_targets(self))
 
     def run(self):
         if self.output().exists():

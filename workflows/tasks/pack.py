@@ -33,7 +33,7 @@ from workflows import layout, pipelines, warehouse
 from workflows.config import lake
 from workflows.pack_files import raw_sample, sha256_file, staged_sample, write_mart
 from workflows.tasks import kpi
-from workflows.tasks.base import PipelineTask
+from workflows.tasks.base import PipelineTask, input_targets
 from workflows.tasks.mart import Mart
 from workflows.tasks.report import DQReport
 from workflows.tasks.stage import Stage
@@ -130,7 +130,7 @@ class Pack(PipelineTask):
                 + [DQReport(date=self.date)] + ([kpi.KPIReport(date=self.date)] if kpi.enabled() else []))
 
     def output(self):
-        return layout.marker(f"pack/{self.pipeline}", self.date, "Pack")
+        return layout.marker(f"pack/{self.pipeline}", self.date, "Pack", lambda: input_targets(self))
 
     def run(self):
         with tempfile.TemporaryDirectory(prefix="pack-") as folder:

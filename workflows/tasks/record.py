@@ -9,7 +9,7 @@ from workflows import layout, warehouse
 from workflows.quality import decisions
 from workflows.quality.outcome import record
 from workflows.tasks.audit import Audit
-from workflows.tasks.base import PipelineTask
+from workflows.tasks.base import PipelineTask, input_targets
 from workflows.tasks.mart import MartBuild
 
 
@@ -21,7 +21,7 @@ class Record(PipelineTask):
                 + [MartBuild(date=self.date, pipeline=self.pipeline, mart=m) for m in self.decl.marts])
 
     def output(self):
-        return layout.marker(decisions.target("record", self.pipeline), self.date, "Record")
+        return layout.marker(decisions.target("record", self.pipeline), self.date, "Record", lambda: input_targets(self))
 
     def complete(self) -> bool:
         state = decisions.read_state(warehouse.shared(), [self.decl], self.date)

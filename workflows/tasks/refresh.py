@@ -5,7 +5,7 @@ import luigi
 
 from workflows import layout, warehouse
 from workflows.declarations import View
-from workflows.tasks.base import PipelineTask
+from workflows.tasks.base import PipelineTask, input_targets
 from workflows.tasks.mart import Mart
 
 
@@ -26,7 +26,7 @@ class Refresh(PipelineTask):
         return [Mart(date=self.date, pipeline=self.pipeline, mart=m) for m in self.decl.marts]
 
     def output(self):
-        return layout.marker(f"mart/{self.pipeline}/{self.view}", self.date, "Refresh")
+        return layout.marker(f"mart/{self.pipeline}/{self.view}", self.date, "Refresh", lambda: input_targets(self))
 
     def run(self):
         with warehouse.transaction() as cur:

@@ -12,7 +12,7 @@ from workflows import layout, pipelines, warehouse
 from workflows.quality import decisions
 from workflows.quality.report_data import report_target, write_report
 from workflows.quality.store import new_run_id
-from workflows.tasks.base import report_status
+from workflows.tasks.base import input_targets, report_status
 from workflows.tasks.record import Record
 
 
@@ -25,7 +25,7 @@ class DQReport(luigi.Task):
         return [Record(date=self.date, pipeline=p.name) for p in pipelines.enabled()]
 
     def output(self):
-        return layout.marker(decisions.target("report", ""), self.date, "DQReport")
+        return layout.marker(decisions.target("report", ""), self.date, "DQReport", lambda: input_targets(self))
 
     def complete(self) -> bool:
         enabled = pipelines.enabled()

@@ -1,19 +1,68 @@
 """RunAll(date): every pipeline's loads, marts, views, exports and checks, the DQ and KPI reports and the
 deliverables packs, for one ds.
 
-Complete when all their markers exist. ``complete`` and ``bulk_complete`` answer from
-``etl.partition_markers`` in one query, so ``RangeDaily --of RunAll`` decides a long range quickly.
+Complete when every marker of its whole graph (extract … pack) is fresh: present, made by the current
+code version, and newer than the markers it read. ``complete`` and ``bulk_complete`` pass the graph
+(targets, versions, edges; the same for every ds) to one query on ``etl.partition_markers``, so
+``RangeDaily --of RunAll`` decides a long range quickly and schedules only missing or stale dates.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import luigi
 
-from targets import completed_dates
+from targets import fresh_dates
 from workflows import pipelines, warehouse
+from workflows.tasks.base import marker_of
 from workflows.tasks.check import Check
 from workflows.tasks.pack import deliverables
 from workflows.tasks.publish import published
 from workflows.tasks.report import DQReport
+
+
+def graph(tasks: list[luigi.Task]) -> tuple[dict[str, luigi.Task], dict[str, str], set[tuple[str, str]]]:
+    """Every task ``tasks`` need, by marker target; each target's code version; (target, input) edges."""
+    found: dict[str, luigi.Task] = {}
+    edges: set[tuple[str, str]] = set()
+    todo = list(tasks)
+    while todo:
+        task = todo.pop()
+        target = marker_of(task).target
+        if target in found:
+            continue
+        found[target] = task
+        needs = luigi.task.flatten(task.requires())
+        edges.update((target, marker_of(t).target) for t in needs)
+        todo.extend(needs)
+    return found, {t: marker_of(task).version for t, task in found.items()}, edges
+
+
+def topological(nodes: dict[str, str], edges: set[tuple[str, str]]) -> list[str]:
+    """The targets with every input before the targets that read it (the order a run writes them)."""
+    reads = {t: {i for o, i in edges if o == t} for t in nodes}
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(nodes):
+        for t in sorted(nodes):
+            if t not in done and reads[t] <= done:
+                order.append(t)
+                done.add(t)
+    return order
+
+
+_graphs: dict = {}
+
+
+def day_graph() -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """RunAll's graph (the same for every ds), computed once per process and set of pipelines."""
+    enabled = pipelines.enabled()
+    key = tuple((p.name, id(p)) for p in enabled)
+    if key not in _graphs:
+        _, nodes, edges = graph(RunAll(date=dt.date(2000, 1, 1)).requires())
+        _graphs.clear()
+        _graphs[key] = (nodes, edges)
+    return _graphs[key]
 
 
 class RunAll(luigi.WrapperTask):
@@ -34,15 +83,17 @@ class RunAll(luigi.WrapperTask):
         return tasks + [DQReport(date=self.date)] + deliverables(self.date)
 
     def marker_targets(self) -> list[str]:
-        return [task.output().target for task in self.requires()]
+        return sorted(day_graph()[0])
 
     def complete(self) -> bool:
-        return self.date in completed_dates(warehouse.shared(), self.marker_targets(), [self.date])
+        return self.date in fresh_dates(warehouse.shared(), *day_graph(), [self.date])
 
     @classmethod
     def bulk_complete(cls, parameter_tuples):
         dates = list(parameter_tuples)
         if not dates:
             return []
-        done = completed_dates(warehouse.shared(), cls(dates[0]).marker_targets(), dates)
+        done = fresh_dates(warehouse.shared(), *day_graph(), dates)
         return [d for d in dates if d in done]
+
+

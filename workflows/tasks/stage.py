@@ -3,7 +3,9 @@
 The one staging engine (``workflows.staging``) reads the raw file (JSON envelope, JSON Lines or
 CSV) against the entity's contract; every record is staged or quarantined with its rule, reason
 and line. The counts go to ``<entity>.stats.json``. All three files are rewritten whole on a
-re-run (the Parquet file last), so staging is idempotent.
+re-run (the Parquet file last), then the marker ``stage/<pipeline>/<entity>`` (code version: the
+entity's declaration, schema and the engine's contract; fresh while newer than its raw file's
+marker), so staging is idempotent and a crash before the marker stages again.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workflows import layout
+from targets import PartitionMarker
+from workflows import layout, warehouse
 from workflows.config import staging
 from workflows.staging import engine
-from workflows.tasks.base import EntityTask
+from workflows.tasks.base import EntityTask, input_targets
 from workflows.tasks.extract import Extract
 
 
@@ -42,6 +45,12 @@ class Stage(EntityTask):
             "stats": layout.stage_stats(self.pipeline, self.entity, self.date),
         }
 
+    def marker(self) -> PartitionMarker:
+        return layout.marker(f"stage/{self.pipeline}/{self.entity}", self.date, "Stage", lambda: input_targets(self))
+
+    def complete(self) -> bool:
+        return all(t.exists() for t in self.output().values()) and self.marker().exists()
+
     def run(self):
         entity = self.entity_decl
         spec = entity.stage_spec(self.decl.settings().timezone, staging().max_record_bytes)
@@ -52,5 +61,7 @@ class Stage(EntityTask):
                 out["quarantine"].writing() as rejects:
             stats = engine.stage(spec, raw, data, rejects, extra, refs)
             out["stats"].write_bytes(json.dumps(stats.as_dict(), indent=1).encode())
+        with warehouse.transaction() as cur:
+            self.marker().write(cur, stats.staged)
         self.report(f"{stats.records} records -> {stats.staged} rows staged, {stats.quarantined} quarantined", 100,
                     **{"in": stats.records, "out": stats.staged, "quarantined": stats.quarantined_units})

@@ -1,0 +1,162 @@
+"""Rerun: invalidate a day's (or a range's) markers from one step on, with everything downstream, then run.
+
+``luigi --module workflows Rerun --date D [--pipeline P] [--entity E | --mart M] [--from STEP] [--dry-run]``
+(or ``--start D1 --stop D2``, stop exclusive). STEP is extract, stage, load, mart or check. The
+markers of the chosen step's tasks and of every task that reads them (in RunAll's graph of that
+ds, down to the report and the packs) are deleted in one transaction, recorded in ``etl.reruns``,
+then exactly those tasks run. The data stays until each task replaces it with its marker in its
+own transaction, so a crash at any point leaves markers that are missing (the next run rebuilds
+them) or fresh (their data was replaced with them). Without ``--from`` it redoes from extract, but a
+snapshot source (an API serving only now) is not fetched again for a past ds: it starts from the
+landed raw file (stage) and says so. ``--dry-run`` prints the tasks it would redo and changes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+
+import luigi
+from luigi.parameter import OptionalParameterMixin
+
+from workflows import pipelines, warehouse
+from workflows.tasks.base import report_status
+from workflows.tasks.extract import snapshot_too_old
+from workflows.tasks.runall import RunAll, graph
+
+STEPS = ("extract", "stage", "load", "mart", "check")
+
+
+def roots(date: dt.date, pipeline: str, entity: str, mart: str, step: str) -> tuple[list[str], list[str]]:
+    """The marker targets a rerun starts from on ``date``, and notes (snapshot sources kept)."""
+    out, notes = [], []
+    chosen = [pipelines.get(pipeline)] if pipeline else pipelines.enabled()
+    for decl in chosen:
+        p = decl.name
+        if mart:
+            out.append(f"build/{p}/{decl.mart(mart).name}")
+            continue
+        entities = [decl.entity(entity).name] if entity else list(decl.entities)
+        for e in entities:
+            first = step or "extract"
+            if first == "extract" and snapshot_too_old(decl, e, date):
+                notes.append(f"{p}/{e} is a snapshot source: ds {date} is not fetched again, "
+                             f"rerun starts from the landed raw file (stage)")
+                first = "stage"
+            if first in ("extract", "stage", "load"):
+                out.append(f"{first}/{p}/{e}")
+            elif first == "check":
+                out.append(f"audit/{p}/{e}")
+            else:
+                out += [f"build/{p}/{m}" for m, md in decl.marts.items() if not entity or e in md.entities]
+        if step == "check" and not entity:
+            out.append(f"record/{p}")
+    return out, notes
+
+
+def plan(date: dt.date, pipeline: str = "", entity: str = "", mart: str = "", step: str = ""):
+    """(tasks to redo by marker target, notes): the roots and everything downstream in RunAll's graph."""
+    found, _, edges = graph(RunAll(date=date).requires())
+    readers = defaultdict(set)
+    for target, inp in edges:
+        readers[inp].add(target)
+    start, notes = roots(date, pipeline, entity, mart, step)
+    missing = [t for t in start if t not in found]
+    if missing:
+        raise ValueError(f"not in RunAll's graph (pipeline not enabled?): {', '.join(missing)}")
+    todo, seen = list(start), set()
+    while todo:
+        t = todo.pop()
+        if t not in seen:
+            seen.add(t)
+            todo.extend(readers[t])
+    return {t: found[t] for t in sorted(seen)}, notes
+
+
+def invalidate(request_id: str, command: str, plans: dict[dt.date, dict]) -> int:
+    """Delete every planned marker, all dates, in one transaction; record the rerun. Once per request."""
+    pairs = [(t, d) for d, tasks in plans.items() for t in tasks]
+    with warehouse.transaction() as cur:
+        cur.execute("INSERT INTO etl.reruns (request_id, command, dates, invalidated) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+                    (request_id, command, sorted(plans), [f"{t}@{d}" for t, d in pairs]))
+        if cur.fetchone() is None:
+            return 0  # this request already invalidated (luigi resumed the task after its dependencies)
+        cur.execute("DELETE FROM etl.partition_markers m USING unnest(%s::text[], %s::date[]) AS x(target, ds) "
+                    "WHERE m.target = x.target AND m.ds = x.ds", ([t for t, _ in pairs], [d for _, d in pairs]))
+        return cur.rowcount
+
+
+class _OptionalDate(OptionalParameterMixin, luigi.DateParameter):
+    expected_type = dt.date
+
+
+class Rerun(luigi.Task):
+    """Invalidate the chosen markers of a date or range and everything downstream, then redo them."""
+
+    date = _OptionalDate(default=None, description="The ds to redo (or --start/--stop)")
+    start = _OptionalDate(default=None, description="First ds of a range")
+    stop = _OptionalDate(default=None, description="Day after the last ds of a range (exclusive)")
+    pipeline = luigi.Parameter(default="", description="Only this pipeline (default: every enabled one)")
+    entity = luigi.Parameter(default="", description="Only this entity of the pipeline (and what reads it)")
+    mart = luigi.Parameter(default="", description="Only this mart of the pipeline (and what reads it)")
+    dry_run = luigi.BoolParameter(default=False, description="Print what would be redone; change nothing")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request_id = uuid.uuid4().hex  # made before any fork: a resumed run() sees the same id
+        self._finished = False
+
+    @property
+    def step(self) -> str:
+        return getattr(self, "from") or ""
+
+    def dates(self) -> list[dt.date]:
+        if self.date and not (self.start or self.stop):
+            return [self.date]
+        if self.start and self.stop and not self.date and self.start < self.stop:
+            return [self.start + dt.timedelta(days=i) for i in range((self.stop - self.start).days)]
+        raise ValueError("Rerun needs --date D, or --start D1 --stop D2 (stop exclusive, after start)")
+
+    def plans(self) -> tuple[dict[dt.date, dict], list[str]]:
+        if self.entity and self.mart:
+            raise ValueError("Rerun takes --entity or --mart, not both")
+        if (self.entity or self.mart) and not self.pipeline:
+            raise ValueError("--entity and --mart need --pipeline")
+        if self.mart and self.step not in ("", "mart", "check"):
+            raise ValueError(f"--mart starts at the mart step, not --from {self.step}")
+        plans, notes = {}, []
+        for d in self.dates():
+            plans[d], n = plan(d, self.pipeline, self.entity, self.mart, self.step)
+            notes += n
+        return plans, notes
+
+    def complete(self) -> bool:
+        return self._finished
+
+    def run(self):
+        plans, notes = self.plans()
+        for note in notes:
+            report_status(self, note)
+        if self.dry_run:
+            for d, tasks in plans.items():
+                print(f"Rerun ds={d}: would redo {len(tasks)} tasks")
+                for target, task in tasks.items():
+                    print(f"  {target:<45} {task.task_id}")
+            for note in notes:
+                print(f"note: {note}")
+            self._finished = True
+            return
+        deleted = invalidate(self.request_id, self.task_id, plans)
+        if deleted:
+            report_status(self, f"invalidated {deleted} markers over {len(plans)} dates")
+        yield [task for tasks in plans.values() for task in tasks.values()]
+        report_status(self, f"redone: {sum(map(len, plans.values()))} tasks over {len(plans)} dates", 100)
+        self._finished = True
+
+
+_FROM = luigi.ChoiceParameter(choices=("",) + STEPS, default="", var_type=str,
+                              description="First step to redo: " + ", ".join(STEPS))
+setattr(Rerun, "from", _FROM)  # --from: a Python keyword, so set after the class body
+if hasattr(_FROM, "__set_name__"):
+    _FROM.__set_name__(Rerun, "from")
