@@ -6,7 +6,7 @@ USING (SELECT book_id, isbn, title, author, published_year, stock, updated_at, d
          FROM staging.library_books
         WHERE ds = %(ds)s) AS s
    ON t.book_id = s.book_id
-WHEN MATCHED AND s.updated_at >= t.updated_at
+WHEN MATCHED AND coalesce(s.updated_at, '-infinity') >= coalesce(t.updated_at, '-infinity')
              AND (t.isbn, t.title, t.author, t.published_year, t.stock, t.updated_at)
                  IS DISTINCT FROM (s.isbn, s.title, s.author, s.published_year, s.stock, s.updated_at) THEN
     UPDATE SET isbn = s.isbn, title = s.title, author = s.author, published_year = s.published_year,
@@ -14,5 +14,15 @@ WHEN MATCHED AND s.updated_at >= t.updated_at
 WHEN NOT MATCHED THEN
     INSERT (book_id, isbn, title, author, published_year, stock, updated_at, ds)
     VALUES (s.book_id, s.isbn, s.title, s.author, s.published_year, s.stock, s.updated_at, s.ds);
+
+-- source rows seen deleted (staging.deleted_keys, from the extract's key snapshot) are kept, flagged
+-- with deleted_at; a key back in the source is unflagged. Only rows whose flag changes are written.
+UPDATE library.books AS t
+   SET deleted_at = f.deleted_at
+  FROM (SELECT m.book_id, d.deleted_at
+          FROM library.books AS m
+          LEFT JOIN staging.deleted_keys AS d
+                 ON d.pipeline = 'library' AND d.entity = 'books' AND d.key = ARRAY[m.book_id::text]) AS f
+ WHERE f.book_id = t.book_id AND t.deleted_at IS DISTINCT FROM f.deleted_at;
 
 SELECT count(*) FROM library.books WHERE ds = %(ds)s;

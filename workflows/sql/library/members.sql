@@ -7,7 +7,7 @@ USING (SELECT member_id, full_name, email, city, joined_at, is_active, updated_a
          FROM staging.library_members
         WHERE ds = %(ds)s) AS s
    ON t.member_id = s.member_id
-WHEN MATCHED AND s.updated_at >= t.updated_at
+WHEN MATCHED AND coalesce(s.updated_at, '-infinity') >= coalesce(t.updated_at, '-infinity')
              AND (t.full_name, t.email, t.city, t.joined_at, t.is_active, t.updated_at)
                  IS DISTINCT FROM (s.full_name, s.email, s.city, s.joined_at, s.is_active, s.updated_at) THEN
     UPDATE SET full_name = s.full_name, email = s.email, city = s.city, joined_at = s.joined_at,
@@ -15,5 +15,15 @@ WHEN MATCHED AND s.updated_at >= t.updated_at
 WHEN NOT MATCHED THEN
     INSERT (member_id, full_name, email, city, joined_at, is_active, updated_at, ds)
     VALUES (s.member_id, s.full_name, s.email, s.city, s.joined_at, s.is_active, s.updated_at, s.ds);
+
+-- source rows seen deleted (staging.deleted_keys, from the extract's key snapshot) are kept, flagged
+-- with deleted_at; a key back in the source is unflagged. Only rows whose flag changes are written.
+UPDATE library.members AS t
+   SET deleted_at = f.deleted_at
+  FROM (SELECT m.member_id, d.deleted_at
+          FROM library.members AS m
+          LEFT JOIN staging.deleted_keys AS d
+                 ON d.pipeline = 'library' AND d.entity = 'members' AND d.key = ARRAY[m.member_id::text]) AS f
+ WHERE f.member_id = t.member_id AND t.deleted_at IS DISTINCT FROM f.deleted_at;
 
 SELECT count(*) FROM library.members WHERE ds = %(ds)s;
