@@ -13,7 +13,8 @@ read-only, in UTC, in one REPEATABLE READ snapshot (docs/incremental.md).
 - **NULL watermarks**: a full load lands them; an incremental one counts them as skipped
   (``null_watermarks_skipped``, checked by the entity's checks).
 - **Deletes**: with ``deletes="snapshot"`` the same snapshot also lands the table's keys
-  (``<entity>.csv.keys.csv``); Load marks the staged keys missing from it in ``staging.deleted_keys``.
+  (``<entity>.csv.keys.csv``), stored as the table's current key set in ``staging.source_keys``; the
+  marts flag (or remove) warehouse rows whose key it lacks.
 
 The CSV is staged by the one staging engine against the table's JSON Schema, like any CSV drop.
 """
@@ -114,42 +115,28 @@ def land_table(dsn: str, entity: Entity, ds: dt.date, path: str, watermark: str,
     }
 
 
-# ── deletes: the key snapshot compared with the warehouse ──────────────────────
+# ── deletes: the key snapshot, kept in the warehouse ──────────────────────────
 
-def mark_deleted(cur, pipeline: Pipeline, entity: Entity, ds: dt.date, keys_path: str) -> int:
-    """COPY the snapshot's keys into a temp table and compare them with the staged keys: a staged key
-    missing from the source is marked in ``staging.deleted_keys`` (deleted_at = ds + 1, the end of the
-    first window that saw it gone; the earliest is kept); a key back in the source is unmarked.
-    Returns how many keys of the table are marked deleted."""
+def store_snapshot(cur, pipeline: Pipeline, entity: Entity, ds: dt.date, keys_path: str) -> int:
+    """Replace the table's key snapshot in ``staging.source_keys`` (keys as text arrays, in key order)
+    with the landed one, by COPY, and record its ds in ``etl.source_snapshots``. Every extract of the
+    table replaces it (under the table's lock), so it is never older than any row landed: the marts
+    flag warehouse rows whose key it lacks. Returns the keys stored."""
     cols = [sql.Identifier(k) for k in entity.key]
-    staged_key = sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(sql.SQL("{}::text").format(c) for c in cols))
-    snap_key = sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(cols))
     cur.execute(sql.SQL("CREATE TEMP TABLE snapshot_keys ({}) ON COMMIT DROP").format(
         sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in cols)))
     with open(keys_path, "rb") as f:
         cur.copy_expert(sql.SQL("COPY snapshot_keys FROM STDIN WITH (FORMAT csv, HEADER true)").as_string(cur), f)
-    cur.execute(sql.SQL("CREATE INDEX ON snapshot_keys (({}))").format(snap_key))
-    cur.execute("ANALYZE snapshot_keys")
     names = (pipeline.name, entity.name)
-    deleted_at = dt.datetime.combine(ds + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
-    cur.execute(sql.SQL("""
-        INSERT INTO staging.deleted_keys AS d (pipeline, entity, key, deleted_at, ds)
-        SELECT %(pipeline)s, %(entity)s, k.key, %(deleted_at)s, %(ds)s
-          FROM (SELECT DISTINCT {staged_key} AS key FROM {staged}) AS k
-         WHERE NOT EXISTS (SELECT 1 FROM snapshot_keys AS s WHERE {snap_key} = k.key)
-        ON CONFLICT (pipeline, entity, key) DO UPDATE SET deleted_at = EXCLUDED.deleted_at, ds = EXCLUDED.ds
-         WHERE EXCLUDED.deleted_at < d.deleted_at""").format(
-        staged_key=staged_key, snap_key=sql.SQL("ARRAY[{}]").format(
-            sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in cols)),
-        staged=sql.Identifier("staging", pipeline.staging_table(entity.name))),
-        {"pipeline": names[0], "entity": names[1], "deleted_at": deleted_at, "ds": ds})
-    cur.execute(sql.SQL("""
-        DELETE FROM staging.deleted_keys AS d
-         WHERE d.pipeline = %s AND d.entity = %s
-           AND EXISTS (SELECT 1 FROM snapshot_keys AS s WHERE {} = d.key)""").format(
-        sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(sql.SQL("s.{}").format(c) for c in cols))), names)
-    cur.execute("SELECT count(*) FROM staging.deleted_keys WHERE pipeline = %s AND entity = %s", names)
-    return cur.fetchone()[0]
+    cur.execute("DELETE FROM staging.source_keys WHERE pipeline = %s AND entity = %s", names)
+    cur.execute(sql.SQL("INSERT INTO staging.source_keys (pipeline, entity, key) "
+                        "SELECT %s, %s, ARRAY[{}] FROM snapshot_keys").format(sql.SQL(", ").join(cols)), names)
+    stored = cur.rowcount
+    cur.execute("""INSERT INTO etl.source_snapshots (pipeline, entity, ds, keys) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (pipeline, entity) DO UPDATE
+                      SET ds = EXCLUDED.ds, keys = EXCLUDED.keys, taken_at = clock_timestamp()""",
+                (*names, ds, stored))
+    return stored
 
 
 # ── init vs incremental: claimed in etl.source_loads ───────────────────────────
@@ -183,7 +170,7 @@ def land(pipeline: Pipeline, entity: Entity, ds: dt.date, path: str) -> dict:
             keys_target = layout.raw(pipeline.name, entity.name, ds, f"{entity.raw_filename}.keys.csv")
             with keys_target.writing() as keys_path:
                 meta = land_table(dsn, entity, ds, path, table.watermark, full, lag, keys_path)
-                meta["deleted_keys"] = mark_deleted(cur, pipeline, entity, ds, keys_path)
+                store_snapshot(cur, pipeline, entity, ds, keys_path)
         else:
             meta = land_table(dsn, entity, ds, path, table.watermark, full, lag)
         start, end = window(ds, full, lag)

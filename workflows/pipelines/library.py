@@ -4,7 +4,7 @@ schema ``library``, kept current by incremental MERGE.
 Extract lands each table's rows whose ``updated_at`` is in [ds - lag, ds + 1) (every row, NULL
 watermarks included, on the table's first load — claimed in ``etl.source_loads`` — or with ``[library]
 full_refresh``) and a snapshot of its keys; staging keeps each day's changes as its ds partition and
-the keys gone from the source in ``staging.deleted_keys``; the marts MERGE a partition into
+the current key set in ``staging.source_keys``; the marts MERGE a partition into
 ``library.<table>``, a row replacing the warehouse's only when it is not older, and flag deleted rows
 (``deleted_at``), so updates (returns, stock changes), late commits within the lag and deletes arrive,
 and re-runs or late days change nothing (docs/incremental.md).

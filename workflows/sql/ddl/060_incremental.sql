@@ -1,5 +1,5 @@
 -- Incremental database sources (docs/incremental.md): one row per extract (its mode, window, rows and
--- NULL-watermark rows skipped), the full-load claim per table, the deleted keys seen, and the
+-- NULL-watermark rows skipped), the full-load claim per table, the key snapshots deletes are seen by, and the
 -- library mirror's delete flag.
 
 -- Every database extract, per (pipeline, entity, ds); the row of the ds that made a table's full load
@@ -22,16 +22,22 @@ CREATE TABLE IF NOT EXISTS etl.source_loads (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS source_loads_one_initial ON etl.source_loads (pipeline, entity) WHERE is_initial;
 
--- Source rows seen deleted: by a key snapshot (staged keys missing from the source's keys) or a
--- soft-delete column. key = the entity's key columns as text, in key order. deleted_at: the end of the
--- first extract window (ds + 1) that saw the row gone, or the soft-delete column's value.
-CREATE TABLE IF NOT EXISTS staging.deleted_keys (
-    pipeline    text        NOT NULL,
-    entity      text        NOT NULL,
-    key         text[]      NOT NULL,
-    deleted_at  timestamptz NOT NULL,
-    ds          date        NOT NULL,            -- the ds whose extract saw it deleted
+-- Delete detection by key snapshot: the table's keys as of its latest extract (text, in key order),
+-- replaced by every extract of the table; etl.source_snapshots says which ds took it. A warehouse row
+-- whose key is missing was deleted in the source: the marts flag it (deleted_at = snapshot ds + 1).
+CREATE TABLE IF NOT EXISTS staging.source_keys (
+    pipeline  text   NOT NULL,
+    entity    text   NOT NULL,
+    key       text[] NOT NULL,
     PRIMARY KEY (pipeline, entity, key)
+);
+CREATE TABLE IF NOT EXISTS etl.source_snapshots (
+    pipeline  text        NOT NULL,
+    entity    text        NOT NULL,
+    ds        date        NOT NULL,
+    keys      bigint      NOT NULL,
+    taken_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (pipeline, entity)
 );
 
 -- library: the mirror keeps a deleted source row, flagged; a NULL watermark is allowed (full loads land

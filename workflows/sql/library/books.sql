@@ -15,14 +15,24 @@ WHEN NOT MATCHED THEN
     INSERT (book_id, isbn, title, author, published_year, stock, updated_at, ds)
     VALUES (s.book_id, s.isbn, s.title, s.author, s.published_year, s.stock, s.updated_at, s.ds);
 
--- source rows seen deleted (staging.deleted_keys, from the extract's key snapshot) are kept, flagged
--- with deleted_at; a key back in the source is unflagged. Only rows whose flag changes are written.
+-- rows deleted in the source (their key missing from the latest key snapshot, staging.source_keys)
+-- are kept, flagged: deleted_at = the end of the snapshot's ds (the first one that saw them gone is
+-- kept); a key back in the source is unflagged. Only rows whose flag changes are written.
+WITH snap AS (
+    SELECT ds FROM etl.source_snapshots WHERE pipeline = 'library' AND entity = 'books'
+),
+flags AS (
+    SELECT m.book_id,
+           CASE WHEN k.key IS NULL
+                THEN coalesce(m.deleted_at, ((SELECT ds FROM snap) + 1)::timestamp AT TIME ZONE 'UTC') END AS deleted_at
+      FROM library.books AS m
+      LEFT JOIN staging.source_keys AS k
+             ON k.pipeline = 'library' AND k.entity = 'books' AND k.key = ARRAY[m.book_id::text]
+     WHERE EXISTS (SELECT 1 FROM snap)
+)
 UPDATE library.books AS t
    SET deleted_at = f.deleted_at
-  FROM (SELECT m.book_id, d.deleted_at
-          FROM library.books AS m
-          LEFT JOIN staging.deleted_keys AS d
-                 ON d.pipeline = 'library' AND d.entity = 'books' AND d.key = ARRAY[m.book_id::text]) AS f
+  FROM flags AS f
  WHERE f.book_id = t.book_id AND t.deleted_at IS DISTINCT FROM f.deleted_at;
 
 SELECT count(*) FROM library.books WHERE ds = %(ds)s;

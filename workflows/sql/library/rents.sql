@@ -15,14 +15,24 @@ WHEN NOT MATCHED THEN
     INSERT (rent_id, member_id, book_id, rented_at, due_at, returned_at, updated_at, ds)
     VALUES (s.rent_id, s.member_id, s.book_id, s.rented_at, s.due_at, s.returned_at, s.updated_at, s.ds);
 
--- source rows seen deleted (staging.deleted_keys, from the extract's key snapshot) are kept, flagged
--- with deleted_at; a key back in the source is unflagged. Only rows whose flag changes are written.
+-- rows deleted in the source (their key missing from the latest key snapshot, staging.source_keys)
+-- are kept, flagged: deleted_at = the end of the snapshot's ds (the first one that saw them gone is
+-- kept); a key back in the source is unflagged. Only rows whose flag changes are written.
+WITH snap AS (
+    SELECT ds FROM etl.source_snapshots WHERE pipeline = 'library' AND entity = 'rents'
+),
+flags AS (
+    SELECT m.rent_id,
+           CASE WHEN k.key IS NULL
+                THEN coalesce(m.deleted_at, ((SELECT ds FROM snap) + 1)::timestamp AT TIME ZONE 'UTC') END AS deleted_at
+      FROM library.rents AS m
+      LEFT JOIN staging.source_keys AS k
+             ON k.pipeline = 'library' AND k.entity = 'rents' AND k.key = ARRAY[m.rent_id::text]
+     WHERE EXISTS (SELECT 1 FROM snap)
+)
 UPDATE library.rents AS t
    SET deleted_at = f.deleted_at
-  FROM (SELECT m.rent_id, d.deleted_at
-          FROM library.rents AS m
-          LEFT JOIN staging.deleted_keys AS d
-                 ON d.pipeline = 'library' AND d.entity = 'rents' AND d.key = ARRAY[m.rent_id::text]) AS f
+  FROM flags AS f
  WHERE f.rent_id = t.rent_id AND t.deleted_at IS DISTINCT FROM f.deleted_at;
 
 SELECT count(*) FROM library.rents WHERE ds = %(ds)s;
