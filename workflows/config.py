@@ -176,8 +176,13 @@ class library(Source):  # noqa: N801 - section name [library]
     full_refresh = luigi.BoolParameter(default=False, description="Land every table whole, not only ds's changes")
 
 
+class incremental(luigi.Config):  # noqa: N801 - section name [incremental]
+    lag_days = luigi.IntParameter(default=1, description="Database extracts: days of look-back by default "
+                                                         "(the extract for ds reads [ds - lag, ds + 1))")
+
+
 SECTIONS: tuple[type[luigi.Config], ...] = (lake, s3, warehouse, staging, demo, quality, alerts, runall,
-                                            fakestore, content, activity, bikes, library)  # + cli (below)
+                                            fakestore, content, activity, bikes, library, incremental)  # + cli (below)
 
 
 # ── validation ─────────────────────────────────────────────────────────────────

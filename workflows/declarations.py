@@ -66,10 +66,18 @@ class Drop:
 
 @dataclass(frozen=True)
 class Table:
-    """A source database table (``schema.table``) read by its watermark column."""
+    """A source database table (``schema.table``) read by its watermark column.
+
+    ``lag``: days of look-back (the extract for ds reads ``[ds - lag, ds + 1)``); None = the
+    ``[incremental] lag_days`` setting. ``deletes``: how deleted source rows are seen — None (not
+    seen), ``"snapshot"`` (every extract also lands the table's keys; staged keys missing from it are
+    marked deleted) or the name of a soft-delete column (a row with it set is marked deleted).
+    See docs/incremental.md."""
 
     table: str
     watermark: str
+    lag: int | None = None
+    deletes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,9 +203,9 @@ def schema_columns(schema_path: str) -> tuple[Column, ...]:
 
 
 def table_entity(pipeline: str, name: str, table: str, key: tuple[str, ...], watermark: str,
-                 merge_sql: str | None = None) -> Entity:
+                 merge_sql: str | None = None, lag: int | None = None, deletes: str | None = None) -> Entity:
     """An entity read from source table ``table`` by ``watermark``; its columns are its JSON Schema's
     properties (``schemas/<pipeline>/<name>.json``); repeats of its key in one extract: first wins."""
     schema = f"{pipeline}/{name}.json"
-    return Entity(name=name, schema=schema, source=Table(table, watermark), columns=schema_columns(schema),
+    return Entity(name=name, schema=schema, source=Table(table, watermark, lag, deletes), columns=schema_columns(schema),
                   key=key, duplicates="first", merge_sql=merge_sql)

@@ -1,11 +1,13 @@
 """library: a library application's database (members, books, rents) -> a warehouse mirror in
 schema ``library``, kept current by incremental MERGE.
 
-Extract lands each table's rows whose ``updated_at`` is in [ds, ds+1) (every row before ds+1 on
-the table's first load, or with ``[library] full_refresh``); staging keeps each day's changes as
-its ds partition; the marts MERGE a partition into ``library.<table>``, a row replacing the
-warehouse's only when it is not older, so updates (returns, stock changes) arrive and re-runs or
-late days change nothing.
+Extract lands each table's rows whose ``updated_at`` is in [ds - lag, ds + 1) (every row, NULL
+watermarks included, on the table's first load — claimed in ``etl.source_loads`` — or with ``[library]
+full_refresh``) and a snapshot of its keys; staging keeps each day's changes as its ds partition and
+the current key set in ``staging.source_keys``; the marts MERGE a partition into
+``library.<table>``, a row replacing the warehouse's only when it is not older, and flag deleted rows
+(``deleted_at``), so updates (returns, stock changes), late commits within the lag and deletes arrive,
+and re-runs or late days change nothing (docs/incremental.md).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def source_dsn(ds: dt.date) -> str:
 
 PIPELINE = Pipeline(
     name=NAME,
-    entities={name: table_entity(NAME, name, table, key, "updated_at") for name, table, key in TABLES},
+    entities={name: table_entity(NAME, name, table, key, "updated_at", deletes="snapshot") for name, table, key in TABLES},
     marts={name: Mart(name, f"library/{name}.sql", (name,)) for name, _, _ in TABLES},
     settings=library,
     source_dsn=source_dsn,

@@ -2,7 +2,8 @@
 -- per day, in date order (generator.days). New ids are 100000 × (days since 2000-01-01) + n, so
 -- they never collide. Changes: 3 × size new members (the first with an e-mail lacking '@', a
 -- defect the app lets through), 2 × size new books, 8 × size new rents, about 40 %% of the open
--- rents of two days or more returned, 2 × size books' stock changed, one member deactivated.
+-- rents of two days or more returned, 2 × size books' stock changed, one member deactivated,
+-- size returned rents of a week ago or more deleted (hard deletes).
 
 INSERT INTO public.members (member_id, full_name, email, city, joined_at, is_active, updated_at)
 SELECT id,
@@ -56,3 +57,11 @@ UPDATE public.books
 UPDATE public.members
    SET is_active = false, updated_at = %(ds)s::date::timestamp AT TIME ZONE 'UTC' + interval '19 hours'
  WHERE member_id = 1 + floor(generator.u(%(seed)s, 'leaver', %(ds)s::date - date '2000-01-01') * 40 * %(size)s)::bigint;
+
+-- Hard deletes the warehouse must see (its key snapshot): size returned rents of a week ago or more.
+DELETE FROM public.rents
+ WHERE rent_id IN (SELECT rent_id
+                     FROM public.rents
+                    WHERE returned_at < %(ds)s::date::timestamp AT TIME ZONE 'UTC' - interval '7 days'
+                    ORDER BY generator.u(%(seed)s, 'purge', rent_id * 100000 + (%(ds)s::date - date '2000-01-01')), rent_id
+                    LIMIT %(size)s);
