@@ -88,7 +88,8 @@ class Run:
             cols = source_columns(self.source, table)
             self.tables[ds][name] = (table_rows(self.source, table, cols),
                                      table_rows(self.dsn, f"staging.bikes_{name}", cols))
-            since = ds if ds != DAYS[0] else dt.date(1900, 1, 1)
+            # an incremental extract reads [ds - lag, ds + 1): [incremental] lag_days = 1 by default
+            since = ds - dt.timedelta(days=1) if ds != DAYS[0] else dt.date(1900, 1, 1)
             self.window_counts[ds][name] = query(
                 self.source, f"SELECT count(*) FROM {table} WHERE modifieddate >= %s AND modifieddate < %s",
                 (since, ds + dt.timedelta(days=1)))[0][0]

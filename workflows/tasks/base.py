@@ -1,9 +1,11 @@
 """Base classes of the generic, date-partitioned tasks."""
 from __future__ import annotations
 
+import contextvars
 import logging
 
 import luigi
+from luigi.task import flatten
 
 from targets import PartitionMarker
 from workflows import pipelines
@@ -36,7 +38,46 @@ def input_targets(task: luigi.Task) -> list[str]:
     return sorted({marker_of(t).target for t in luigi.task.flatten(task.requires())})
 
 
-class PipelineTask(luigi.Task):
+_SEEN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("complete_seen", default=None)
+
+
+class UpstreamComplete:
+    """A task is complete only when its own target is done *and* everything it requires is complete,
+    transitively: so when an upstream partition will be redone in this run (a stale audit, a rebuilt
+    load), what reads it is scheduled too, instead of being found stale only at run time. The own
+    check comes first (most incomplete tasks stop there); within one top-level ``complete()`` call
+    every task is asked once. A subclass's own ``complete`` is wrapped the same way."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("complete")
+        if own is not None and not getattr(own, "with_upstream", False):
+            cls.complete = _with_upstream(own)
+
+
+def _with_upstream(own):
+    def complete(self) -> bool:
+        seen, top = _SEEN.get(), None
+        if seen is None:
+            seen = {}
+            top = _SEEN.set(seen)
+        try:
+            key = self.task_id
+            if key not in seen:
+                seen[key] = bool(own(self)) and all(t.complete() for t in flatten(self.requires()))
+            return seen[key]
+        finally:
+            if top is not None:
+                _SEEN.reset(top)
+    complete.with_upstream = True
+    complete.__doc__ = own.__doc__
+    return complete
+
+
+UpstreamComplete.complete = _with_upstream(luigi.Task.complete)
+
+
+class PipelineTask(UpstreamComplete, luigi.Task):
     """A task for one pipeline and one ds."""
 
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")

@@ -17,7 +17,7 @@ from reports.xlsx import workbook_bytes
 from targets import LakeTarget, lake_key
 from workflows import layout, pipelines, warehouse
 from workflows.quality.report_data import project_version
-from workflows.tasks.base import input_targets, report_status
+from workflows.tasks.base import UpstreamComplete, input_targets, report_status
 from workflows.tasks.check import Check
 from workflows.tasks.mart import Mart
 
@@ -50,7 +50,7 @@ def read_kpi_data(ds: dt.date) -> KPIData:
         conn.close()
 
 
-class KPIReport(luigi.Task):
+class KPIReport(UpstreamComplete, luigi.Task):
     """The KPI workbook for one ds, after the FakeStore marts and checks."""
 
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")

@@ -12,11 +12,11 @@ from workflows import layout, pipelines, warehouse
 from workflows.quality import decisions
 from workflows.quality.report_data import report_target, write_report
 from workflows.quality.store import new_run_id
-from workflows.tasks.base import input_targets, report_status
+from workflows.tasks.base import UpstreamComplete, input_targets, report_status
 from workflows.tasks.record import Record
 
 
-class DQReport(luigi.Task):
+class DQReport(UpstreamComplete, luigi.Task):
     """The Excel DQ report for one ds, after every enabled pipeline's Record."""
 
     date = luigi.DateParameter(description="The partition (ds), YYYY-MM-DD")
