@@ -35,24 +35,10 @@ def marker_of(task: luigi.Task) -> PartitionMarker:
 
 def input_targets(task: luigi.Task) -> list[str]:
     """The marker targets of the tasks ``task`` requires (the inputs its freshness compares with)."""
-    return sorted({marker_of(t).target for t in luigi.task.flatten(task.requires())})
+    return sorted({marker_of(t).target for t in flatten(task.requires())})
 
 
 _SEEN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("complete_seen", default=None)
-
-
-class UpstreamComplete:
-    """A task is complete only when its own target is done *and* everything it requires is complete,
-    transitively: so when an upstream partition will be redone in this run (a stale audit, a rebuilt
-    load), what reads it is scheduled too, instead of being found stale only at run time. The own
-    check comes first (most incomplete tasks stop there); within one top-level ``complete()`` call
-    every task is asked once. A subclass's own ``complete`` is wrapped the same way."""
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("complete")
-        if own is not None and not getattr(own, "with_upstream", False):
-            cls.complete = _with_upstream(own)
 
 
 def _with_upstream(own):
@@ -74,7 +60,20 @@ def _with_upstream(own):
     return complete
 
 
-UpstreamComplete.complete = _with_upstream(luigi.Task.complete)
+class UpstreamComplete:
+    """A task is complete only when its own target is done *and* everything it requires is complete,
+    transitively: so when an upstream partition will be redone in this run (a stale audit, a rebuilt
+    load), what reads it is scheduled too, instead of being found stale only at run time. The own
+    check comes first (most incomplete tasks stop there); within one top-level ``complete()`` call
+    every task is asked once. A subclass's own ``complete`` is wrapped the same way."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("complete")
+        if own is not None and not getattr(own, "with_upstream", False):
+            cls.complete = _with_upstream(own)
+
+    complete = _with_upstream(luigi.Task.complete)
 
 
 class PipelineTask(UpstreamComplete, luigi.Task):
