@@ -1,9 +1,13 @@
--- Activity: staging (one partition per ds, replaced whole by Load) and per-ds marts.
+-- Activity: staging (one partition per file ds, replaced whole by Load) and marts per UTC event date.
 -- No raw user id anywhere: user_pseudo_id = hex HMAC-SHA256(key, user id); IPs are masked.
+-- Late events (docs/late-events.md): a staged row keeps the ds of the file it arrived in and
+-- gets its event_date (the UTC date of its timestamp); a mart's ds is that event date. The mart
+-- SQL for a file recomputes exactly the (event_date, key) groups the file touches, from the rows
+-- of every file, so a late row counts once, in its own date, whatever the order of runs.
 
 -- ── staging ────────────────────────────────────────────────────────────────
 CREATE TABLE IF NOT EXISTS staging.activity_user_activities (
-    ds                 date        NOT NULL,
+    ds                 date        NOT NULL,   -- the file the event arrived in
     line_no            bigint      NOT NULL,   -- line in the raw file (lineage)
     user_pseudo_id     text        NOT NULL,
     session_id         text        NOT NULL,
@@ -14,10 +18,17 @@ CREATE TABLE IF NOT EXISTS staging.activity_user_activities (
     user_agent         text,
     ip_address_masked  text                    -- IPv4 /24, IPv6 /48
 );
-CREATE INDEX IF NOT EXISTS activity_user_activities_ds_idx ON staging.activity_user_activities (ds);
+-- the UTC date the event happened on: the mart row it lands in (computed by the server, not loaded)
+ALTER TABLE staging.activity_user_activities
+    ADD COLUMN IF NOT EXISTS event_date date GENERATED ALWAYS AS ((occurred_at AT TIME ZONE 'UTC')::date) STORED;
+-- the group recompute reads every file's rows of the touched event dates through it
+CREATE INDEX IF NOT EXISTS activity_user_activities_event_date_idx ON staging.activity_user_activities (event_date);
+-- the file's partition (Load's DELETE, the checks) and its event dates, read as a loose index scan
+DROP INDEX IF EXISTS staging.activity_user_activities_ds_idx;
+CREATE INDEX IF NOT EXISTS activity_user_activities_ds_event_date_idx ON staging.activity_user_activities (ds, event_date);
 
 CREATE TABLE IF NOT EXISTS staging.activity_api_logs (
-    ds                 date          NOT NULL,
+    ds                 date          NOT NULL,   -- the file the request was logged in
     line_no            bigint        NOT NULL,
     request_id         text          NOT NULL,
     endpoint           text          NOT NULL,
@@ -28,9 +39,46 @@ CREATE TABLE IF NOT EXISTS staging.activity_api_logs (
     requested_at       timestamptz   NOT NULL,
     user_pseudo_id     text          NOT NULL
 );
-CREATE INDEX IF NOT EXISTS activity_api_logs_ds_idx ON staging.activity_api_logs (ds);
+ALTER TABLE staging.activity_api_logs
+    ADD COLUMN IF NOT EXISTS event_date date GENERATED ALWAYS AS ((requested_at AT TIME ZONE 'UTC')::date) STORED;
+CREATE INDEX IF NOT EXISTS activity_api_logs_event_date_idx ON staging.activity_api_logs (event_date);
+DROP INDEX IF EXISTS staging.activity_api_logs_ds_idx;
+CREATE INDEX IF NOT EXISTS activity_api_logs_ds_event_date_idx ON staging.activity_api_logs (ds, event_date);
+
+-- ── replaced partitions: what the rows a Load deleted had touched ──────────
+-- Load replaces a file's partition (DELETE + COPY). A row of the old version that the new one
+-- lacks leaves its group in a mart of another date; the marts cannot see it once it is gone, so
+-- this statement trigger keeps (file ds, event date, user) of every deleted row, and the mart
+-- SQL of that file recomputes those groups too (the per-user ones by user, the small-key ones —
+-- action, page, device, status, endpoint — every key of those dates). Identical re-loads add
+-- nothing new (the key is the whole row); the rows stay, so a mart that runs only later still
+-- finds them: a replaced file keeps recomputing these groups, which changes nothing once done.
+CREATE TABLE IF NOT EXISTS staging.activity_replaced (
+    entity          text NOT NULL,   -- user_activities | api_logs
+    ds              date NOT NULL,   -- the file whose partition was replaced
+    event_date      date NOT NULL,
+    user_pseudo_id  text NOT NULL,
+    PRIMARY KEY (entity, ds, event_date, user_pseudo_id)
+);
+
+CREATE OR REPLACE FUNCTION staging.activity_note_replaced() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO staging.activity_replaced (entity, ds, event_date, user_pseudo_id)
+    SELECT DISTINCT TG_ARGV[0], ds, event_date, user_pseudo_id FROM deleted_rows
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER activity_user_activities_replaced
+    AFTER DELETE ON staging.activity_user_activities REFERENCING OLD TABLE AS deleted_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_replaced('user_activities');
+CREATE OR REPLACE TRIGGER activity_api_logs_replaced
+    AFTER DELETE ON staging.activity_api_logs REFERENCING OLD TABLE AS deleted_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_replaced('api_logs');
 
 -- ── marts: activity ────────────────────────────────────────────────────────
+-- In every activity mart, ds is the UTC event date of the rows aggregated (not the file's ds).
 CREATE TABLE IF NOT EXISTS mart.activity_action_counts (
     ds            date   NOT NULL,
     action        text   NOT NULL,
@@ -55,7 +103,7 @@ CREATE TABLE IF NOT EXISTS mart.activity_device_counts (
     PRIMARY KEY (ds, device_type)
 );
 
--- Users with at least two distinct action instants in the ds (one instant: no interval, no row).
+-- Users with at least two distinct action instants on the date (one instant: no interval, no row).
 CREATE TABLE IF NOT EXISTS mart.activity_user_action_intervals (
     ds                           date           NOT NULL,
     user_pseudo_id               text           NOT NULL,
@@ -109,38 +157,101 @@ CREATE TABLE IF NOT EXISTS mart.activity_user_day (
     PRIMARY KEY (ds, user_pseudo_id)
 );
 
--- ── reconciliation: every count mart's total against its staged rows, per ds ──
--- Read by the expression checks in schemas/activity/*.checks.json. Each branch groups
--- one staging table by ds, so a filter on ds reaches the staging index.
-CREATE OR REPLACE VIEW mart.activity_count_reconciliation AS
-SELECT s.ds, 'user_activities' AS entity, 'activity_action_counts' AS mart, s.staged_rows,
-       (SELECT coalesce(sum(m.action_count), 0) FROM mart.activity_action_counts m WHERE m.ds = s.ds) AS mart_total
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_user_activities GROUP BY ds) s
+-- ── reconciliation (read by the mart checks beside each mart's SQL) ───────────
+-- One row per (file ds, event date that file touches — or touched before it was replaced,
+-- mart): the rows staged for that event date by every file vs the mart's total for that date.
+-- The checks of a file's mart run read its ds, so every date whose rows the file changed is
+-- reconciled in the same transaction, on the new state. A filter on ds reaches each staging
+-- table's ds index; a filter on mart prunes the other branches.
+DROP VIEW IF EXISTS mart.activity_count_reconciliation;
+CREATE VIEW mart.activity_count_reconciliation AS
+WITH act_dates AS (
+    SELECT ds, event_date FROM staging.activity_user_activities
+     UNION
+    SELECT ds, event_date FROM staging.activity_replaced WHERE entity = 'user_activities'
+), api_dates AS (
+    SELECT ds, event_date FROM staging.activity_api_logs
+     UNION
+    SELECT ds, event_date FROM staging.activity_replaced WHERE entity = 'api_logs'
+)
+SELECT t.ds, t.event_date, 'user_activities' AS entity, 'activity_action_counts' AS mart,
+       (SELECT count(*) FROM staging.activity_user_activities e WHERE e.event_date = t.event_date) AS staged_rows,
+       (SELECT coalesce(sum(m.action_count), 0) FROM mart.activity_action_counts m WHERE m.ds = t.event_date) AS mart_total
+  FROM act_dates t
 UNION ALL
-SELECT s.ds, 'user_activities', 'activity_page_visits', s.staged_rows,
-       (SELECT coalesce(sum(m.visit_count), 0) FROM mart.activity_page_visits m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_user_activities GROUP BY ds) s
+SELECT t.ds, t.event_date, 'user_activities', 'activity_page_visits',
+       (SELECT count(*) FROM staging.activity_user_activities e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.visit_count), 0) FROM mart.activity_page_visits m WHERE m.ds = t.event_date)
+  FROM act_dates t
 UNION ALL
-SELECT s.ds, 'user_activities', 'activity_device_counts', s.staged_rows,
-       (SELECT coalesce(sum(m.event_count), 0) FROM mart.activity_device_counts m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_user_activities GROUP BY ds) s
+SELECT t.ds, t.event_date, 'user_activities', 'activity_device_counts',
+       (SELECT count(*) FROM staging.activity_user_activities e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.event_count), 0) FROM mart.activity_device_counts m WHERE m.ds = t.event_date)
+  FROM act_dates t
 UNION ALL
-SELECT s.ds, 'user_activities', 'activity_user_day', s.staged_rows,
-       (SELECT coalesce(sum(m.activity_events), 0) FROM mart.activity_user_day m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_user_activities GROUP BY ds) s
+SELECT t.ds, t.event_date, 'user_activities', 'activity_user_day',
+       (SELECT count(*) FROM staging.activity_user_activities e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.activity_events), 0) FROM mart.activity_user_day m WHERE m.ds = t.event_date)
+  FROM act_dates t
 UNION ALL
-SELECT s.ds, 'api_logs', 'activity_status_code_counts', s.staged_rows,
-       (SELECT coalesce(sum(m.request_count), 0) FROM mart.activity_status_code_counts m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_api_logs GROUP BY ds) s
+SELECT t.ds, t.event_date, 'api_logs', 'activity_status_code_counts',
+       (SELECT count(*) FROM staging.activity_api_logs e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.request_count), 0) FROM mart.activity_status_code_counts m WHERE m.ds = t.event_date)
+  FROM api_dates t
 UNION ALL
-SELECT s.ds, 'api_logs', 'activity_endpoint_latency', s.staged_rows,
-       (SELECT coalesce(sum(m.request_count), 0) FROM mart.activity_endpoint_latency m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_api_logs GROUP BY ds) s
+SELECT t.ds, t.event_date, 'api_logs', 'activity_endpoint_latency',
+       (SELECT count(*) FROM staging.activity_api_logs e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.request_count), 0) FROM mart.activity_endpoint_latency m WHERE m.ds = t.event_date)
+  FROM api_dates t
 UNION ALL
-SELECT s.ds, 'api_logs', 'activity_requests_per_user', s.staged_rows,
-       (SELECT coalesce(sum(m.request_count), 0) FROM mart.activity_requests_per_user m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_api_logs GROUP BY ds) s
+SELECT t.ds, t.event_date, 'api_logs', 'activity_requests_per_user',
+       (SELECT count(*) FROM staging.activity_api_logs e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.request_count), 0) FROM mart.activity_requests_per_user m WHERE m.ds = t.event_date)
+  FROM api_dates t
 UNION ALL
-SELECT s.ds, 'api_logs', 'activity_user_day', s.staged_rows,
-       (SELECT coalesce(sum(m.api_requests), 0) FROM mart.activity_user_day m WHERE m.ds = s.ds)
-  FROM (SELECT ds, count(*) AS staged_rows FROM staging.activity_api_logs GROUP BY ds) s;
+SELECT t.ds, t.event_date, 'api_logs', 'activity_user_day',
+       (SELECT count(*) FROM staging.activity_api_logs e WHERE e.event_date = t.event_date),
+       (SELECT coalesce(sum(m.api_requests), 0) FROM mart.activity_user_day m WHERE m.ds = t.event_date)
+  FROM api_dates t;
+
+-- One row per (file ds, event date it touches, entity): the distinct users staged for that date
+-- by every file of the entity, and how many of them mart.activity_user_day lacks.
+DROP VIEW IF EXISTS mart.activity_user_reconciliation;
+DROP VIEW IF EXISTS mart.activity_user_day_reconciliation;
+CREATE VIEW mart.activity_user_day_reconciliation AS
+SELECT t.ds, t.event_date, 'user_activities' AS entity, u.staged_users, u.missing_in_user_day
+  FROM (SELECT DISTINCT ds, event_date FROM staging.activity_user_activities) AS t
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS staged_users,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM mart.activity_user_day m
+                                                  WHERE m.ds = s.event_date AND m.user_pseudo_id = s.user_pseudo_id))
+                  AS missing_in_user_day
+         FROM (SELECT DISTINCT event_date, user_pseudo_id FROM staging.activity_user_activities
+                WHERE event_date = t.event_date) AS s) AS u
+UNION ALL
+SELECT t.ds, t.event_date, 'api_logs', u.staged_users, u.missing_in_user_day
+  FROM (SELECT DISTINCT ds, event_date FROM staging.activity_api_logs) AS t
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS staged_users,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM mart.activity_user_day m
+                                                  WHERE m.ds = s.event_date AND m.user_pseudo_id = s.user_pseudo_id))
+                  AS missing_in_user_day
+         FROM (SELECT DISTINCT event_date, user_pseudo_id FROM staging.activity_api_logs
+                WHERE event_date = t.event_date) AS s) AS u;
+
+-- One row per (file ds, event date it touches): the distinct users whose requests were staged
+-- for that date by every file, how many mart.activity_requests_per_user lacks, and its row count
+-- for the date (equal to them: no row without requests).
+DROP VIEW IF EXISTS mart.activity_requests_per_user_reconciliation;
+CREATE VIEW mart.activity_requests_per_user_reconciliation AS
+SELECT t.ds, t.event_date, u.staged_users, u.missing_in_requests_per_user, r.requests_per_user_rows
+  FROM (SELECT DISTINCT ds, event_date FROM staging.activity_api_logs) AS t
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS staged_users,
+              count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM mart.activity_requests_per_user m
+                                                  WHERE m.ds = s.event_date AND m.user_pseudo_id = s.user_pseudo_id))
+                  AS missing_in_requests_per_user
+         FROM (SELECT DISTINCT event_date, user_pseudo_id FROM staging.activity_api_logs
+                WHERE event_date = t.event_date) AS s) AS u
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS requests_per_user_rows FROM mart.activity_requests_per_user m WHERE m.ds = t.event_date) AS r;
