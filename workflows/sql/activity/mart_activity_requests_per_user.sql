@@ -9,19 +9,14 @@
 -- user left without requests is deleted). Merge as in activity_action_counts.
 SET LOCAL work_mem = '256MB';
 
-WITH RECURSIVE file_dates AS (   -- the file's event dates: a loose scan of the (ds, event_date) index
-    (SELECT event_date FROM staging.activity_api_logs WHERE ds = %(ds)s ORDER BY event_date LIMIT 1)
-     UNION ALL
-    SELECT (SELECT e.event_date FROM staging.activity_api_logs AS e
-             WHERE e.ds = %(ds)s AND e.event_date > d.event_date ORDER BY e.event_date LIMIT 1)
-      FROM file_dates AS d
-     WHERE d.event_date IS NOT NULL
+WITH file_dates AS (   -- the UTC dates the file's rows fall on (kept by a trigger: 030_activity.sql)
+    SELECT event_date FROM staging.activity_file_dates WHERE entity = 'api_logs' AND ds = %(ds)s
 ),
 replaced AS (   -- (event date, user) of rows a Load of this file deleted (see 030_activity.sql)
     SELECT event_date, user_pseudo_id FROM staging.activity_replaced WHERE entity = 'api_logs' AND ds = %(ds)s
 ),
 dates AS (
-    SELECT event_date FROM file_dates WHERE event_date IS NOT NULL
+    SELECT event_date FROM file_dates
      UNION
     SELECT event_date FROM replaced
 ),

@@ -14,29 +14,14 @@
 -- as (date, user, session) groups, not count(DISTINCT). Merge as in activity_action_counts.
 SET LOCAL work_mem = '256MB';
 
-WITH RECURSIVE act_dates AS (   -- each file's event dates: a loose scan of its (ds, event_date) index
-    (SELECT event_date FROM staging.activity_user_activities WHERE ds = %(ds)s ORDER BY event_date LIMIT 1)
-     UNION ALL
-    SELECT (SELECT e.event_date FROM staging.activity_user_activities AS e
-             WHERE e.ds = %(ds)s AND e.event_date > d.event_date ORDER BY e.event_date LIMIT 1)
-      FROM act_dates AS d
-     WHERE d.event_date IS NOT NULL
-),
-api_dates AS (
-    (SELECT event_date FROM staging.activity_api_logs WHERE ds = %(ds)s ORDER BY event_date LIMIT 1)
-     UNION ALL
-    SELECT (SELECT e.event_date FROM staging.activity_api_logs AS e
-             WHERE e.ds = %(ds)s AND e.event_date > d.event_date ORDER BY e.event_date LIMIT 1)
-      FROM api_dates AS d
-     WHERE d.event_date IS NOT NULL
+WITH file_dates AS (   -- the UTC dates either file's rows fall on (kept by triggers: 030_activity.sql)
+    SELECT event_date FROM staging.activity_file_dates WHERE ds = %(ds)s
 ),
 replaced AS (   -- (event date, user) of rows a Load of either file deleted (see 030_activity.sql)
     SELECT DISTINCT event_date, user_pseudo_id FROM staging.activity_replaced WHERE ds = %(ds)s
 ),
 dates AS (
-    SELECT event_date FROM act_dates WHERE event_date IS NOT NULL
-     UNION
-    SELECT event_date FROM api_dates WHERE event_date IS NOT NULL
+    SELECT event_date FROM file_dates
      UNION
     SELECT event_date FROM replaced
 ),
