@@ -245,10 +245,21 @@ def test_late_events_in_date_order_land_once_in_their_own_date(env, drops):
     assert staged == {day: 110 for day in DAYS}
     assert env.query("SELECT sum(action_count) FROM mart.activity_action_counts") == [(5 * 110,)]
     assert env.query("SELECT sum(api_requests) FROM mart.activity_user_day") == [(5 * 110,)]
-    # the export of a date holds that date's rows as they were when it ran: the last date's is complete
-    doc = json.loads(env.read_lake(f"exports/activity/ds={DAYS[-1]}/activity_action_counts.json"))
-    assert sorted((r["action"], r["action_count"]) for r in doc["records"]) == sorted(
-        (a, n) for d, a, n, _ in model(files)["activity_action_counts"] if d == DAYS[-1])
+    # an export holds its date's rows as they were when it ran: the last date's is complete, an
+    # earlier one is behind the late events that came after it until it is redone (docs/late-events.md)
+    def exported(day):
+        doc = json.loads(env.read_lake(f"exports/activity/ds={day}/activity_action_counts.json"))
+        return sorted((r["action"], r["action_count"]) for r in doc["records"])
+
+    def modelled(day):
+        return sorted((a, n) for d, a, n, _ in model(files)["activity_action_counts"] if d == day)
+
+    assert exported(DAYS[-1]) == modelled(DAYS[-1]) and exported(DAYS[1]) != modelled(DAYS[1])
+    before = row_versions(env)
+    from workflows import Rerun
+
+    build(Rerun(date=DAYS[1], pipeline="activity", entity="user_activities", **{"from": "mart"}))
+    assert exported(DAYS[1]) == modelled(DAYS[1]) and row_versions(env) == before
 
 
 @pytest.mark.parametrize("env", ["local"], indirect=True)

@@ -3,7 +3,10 @@
 Staged by the one engine against ``schemas/activity/*.json``; the transforms are activity's own:
 user ids pseudonymised with a keyed HMAC (identically in both sources, the raw id never staged),
 IPs masked, a response class per status code. Timestamps without an offset are read in
-``[activity] timezone`` (default UTC). Marts are set-based SQL per ds, exported as JSON.
+``[activity] timezone`` (default UTC). Each file stays in its own staging partition (ds); the
+marts are keyed by UTC event date, and a file's mart SQL recomputes exactly the (event date,
+key) groups it touches from every file's rows, so late events land once in their own date
+(docs/late-events.md). Exported as JSON per date.
 """
 from __future__ import annotations
 
