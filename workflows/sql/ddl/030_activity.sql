@@ -16,16 +16,9 @@ CREATE TABLE IF NOT EXISTS staging.activity_user_activities (
     device_type        text        NOT NULL,
     occurred_at        timestamptz NOT NULL,
     user_agent         text,
-    ip_address_masked  text                    -- IPv4 /24, IPv6 /48
+    ip_address_masked  text,                   -- IPv4 /24, IPv6 /48
+    event_date         date        NOT NULL    -- UTC date of occurred_at: the mart rows it lands in
 );
--- the UTC date the event happened on: the mart row it lands in (computed by the server, not loaded)
-ALTER TABLE staging.activity_user_activities
-    ADD COLUMN IF NOT EXISTS event_date date GENERATED ALWAYS AS ((occurred_at AT TIME ZONE 'UTC')::date) STORED;
--- the group recompute reads every file's rows of the touched event dates through it
-CREATE INDEX IF NOT EXISTS activity_user_activities_event_date_idx ON staging.activity_user_activities (event_date);
--- the file's partition (Load's DELETE, the marts' touched groups)
-DROP INDEX IF EXISTS staging.activity_user_activities_ds_event_date_idx;
-CREATE INDEX IF NOT EXISTS activity_user_activities_ds_idx ON staging.activity_user_activities (ds);
 
 CREATE TABLE IF NOT EXISTS staging.activity_api_logs (
     ds                 date          NOT NULL,   -- the file the request was logged in
@@ -37,13 +30,33 @@ CREATE TABLE IF NOT EXISTS staging.activity_api_logs (
     response_class     text          NOT NULL,   -- informational | success | redirect | client_error | server_error
     response_time_ms   numeric(12, 3) NOT NULL,
     requested_at       timestamptz   NOT NULL,
-    user_pseudo_id     text          NOT NULL
+    user_pseudo_id     text          NOT NULL,
+    event_date         date          NOT NULL   -- UTC date of requested_at
 );
-ALTER TABLE staging.activity_api_logs
-    ADD COLUMN IF NOT EXISTS event_date date GENERATED ALWAYS AS ((requested_at AT TIME ZONE 'UTC')::date) STORED;
-CREATE INDEX IF NOT EXISTS activity_api_logs_event_date_idx ON staging.activity_api_logs (event_date);
-DROP INDEX IF EXISTS staging.activity_api_logs_ds_event_date_idx;
+-- a warehouse staged before event_date existed: add it, from the timestamps (the staging engine
+-- derives it for new rows, vectorised: cheaper than a generated column at every COPY)
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'staging'
+                      AND table_name = 'activity_user_activities' AND column_name = 'event_date') THEN
+        ALTER TABLE staging.activity_user_activities ADD COLUMN event_date date;
+        UPDATE staging.activity_user_activities SET event_date = (occurred_at AT TIME ZONE 'UTC')::date;
+        ALTER TABLE staging.activity_user_activities ALTER COLUMN event_date SET NOT NULL;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'staging'
+                      AND table_name = 'activity_api_logs' AND column_name = 'event_date') THEN
+        ALTER TABLE staging.activity_api_logs ADD COLUMN event_date date;
+        UPDATE staging.activity_api_logs SET event_date = (requested_at AT TIME ZONE 'UTC')::date;
+        ALTER TABLE staging.activity_api_logs ALTER COLUMN event_date SET NOT NULL;
+    END IF;
+END
+$$;
+-- the file's partition (Load's DELETE); the group recompute reads every file's rows of the
+-- touched event dates through the event_date index
+CREATE INDEX IF NOT EXISTS activity_user_activities_ds_idx ON staging.activity_user_activities (ds);
+CREATE INDEX IF NOT EXISTS activity_user_activities_event_date_idx ON staging.activity_user_activities (event_date);
 CREATE INDEX IF NOT EXISTS activity_api_logs_ds_idx ON staging.activity_api_logs (ds);
+CREATE INDEX IF NOT EXISTS activity_api_logs_event_date_idx ON staging.activity_api_logs (event_date);
 
 -- ── what each file holds, kept by statement triggers on every insert and delete ──
 -- staging.activity_file_dates: rows per (entity, file ds, event date) — which dates a file's
