@@ -252,7 +252,7 @@ CREATE TABLE IF NOT EXISTS mart.activity_user_day (
 DROP VIEW IF EXISTS mart.activity_count_reconciliation;
 CREATE VIEW mart.activity_count_reconciliation AS
 SELECT t.ds, t.event_date, t.entity, t.mart,
-       (SELECT coalesce(sum(f.rows), 0) FROM staging.activity_file_dates AS f
+       (SELECT coalesce(sum(f.rows), 0)::bigint FROM staging.activity_file_dates AS f
          WHERE f.entity = t.entity AND f.event_date = t.event_date) AS staged_rows,
        CASE t.mart
          WHEN 'activity_action_counts' THEN
@@ -270,7 +270,7 @@ SELECT t.ds, t.event_date, t.entity, t.mart,
          WHEN 'activity_user_day' THEN
               (SELECT coalesce(sum(CASE t.entity WHEN 'user_activities' THEN m.activity_events ELSE m.api_requests END), 0)
                  FROM mart.activity_user_day m WHERE m.ds = t.event_date)
-       END AS mart_total
+       END::bigint AS mart_total
   FROM (SELECT d.ds, d.event_date, d.entity, x.mart
           FROM (SELECT ds, event_date, entity FROM staging.activity_file_dates
                  UNION
