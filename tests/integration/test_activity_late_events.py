@@ -299,3 +299,34 @@ def test_late_events_out_of_order_rerun_and_redelivered_through_the_luigi_comman
     assert model(delivered) != model({**delivered, DAYS[3]: old})
     assert_marts_are_the_model(env, delivered)
     assert_checks_covered_the_late_dates(env, DAYS[3], changed, replaced=old)
+
+
+@pytest.mark.parametrize("env", ["local"], indirect=True)
+def test_a_late_file_checks_the_earlier_dates_it_changes_and_publishes_nothing_when_one_is_wrong(env, drops):
+    _, files = drops
+    for day in DAYS[:3]:
+        build(export(day))
+    earlier = DAYS[2] - dt.timedelta(days=2)
+    assert earlier in event_dates(files[DAYS[3]])[0]  # DAYS[3] brings events of that date
+    # a mart row no staged event supports, on the earlier date, in a group no file touches
+    env.query("INSERT INTO mart.activity_action_counts VALUES (%s, 'phantom', 5, 1)", (earlier,))
+    before = marts(env)
+
+    result = luigi.build([export(DAYS[3])], local_scheduler=True, detailed_summary=True, workers=1)
+    assert result.status.name == "FAILED"
+    failed = env.query("SELECT r.failing_sample FROM etl.dq_results r JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id) "
+                       "WHERE r.ds = %s AND r.check_name = 'activity_action_counts_sum_to_staged_rows' "
+                       "AND r.status = 'fail'", (DAYS[3],))
+    assert [[s["event_date"] for s in sample] for (sample,) in failed] == [[str(earlier)]]
+    # the mart's transaction rolled back: none of its rows changed, on any date
+    assert marts(env)["activity_action_counts"] == before["activity_action_counts"]
+    # the other marts published DAYS[3]'s events in their own dates
+    expected = model({d: files[d] for d in DAYS[:4]})
+    assert marts(env)["activity_page_visits"] == expected["activity_page_visits"]
+
+    # once the bad row is gone, redoing the rolled-back mart publishes it
+    from workflows import Rerun
+
+    env.query("DELETE FROM mart.activity_action_counts WHERE action = 'phantom' RETURNING 1")
+    build(Rerun(date=DAYS[3], pipeline="activity", mart="activity_action_counts"))
+    assert_marts_are_the_model(env, {d: files[d] for d in DAYS[:4]})
