@@ -119,7 +119,8 @@ def model(delivered: dict[dt.date, tuple[list[str], list[str]]]) -> dict[str, se
     for lines_act, lines_api in delivered.values():
         for r in records(lines_act):
             at = utc_instant(r["timestamp"])
-            act.append((at.date(), pseudo(r["user_id"]), r["session_id"], r["page_url"], r["action"], r["device_type"], at))
+            act.append((at.date(), pseudo(r["user_id"]), r["session_id"], r["page_url"], r["action"],
+                        r["device_type"], at))
         for r in records(lines_api):
             at = utc_instant(r["timestamp"])
             api.append((at.date(), pseudo(r["user_id"]), r["endpoint"], r["method"], r["status_code"],
@@ -314,7 +315,8 @@ def test_a_late_file_checks_the_earlier_dates_it_changes_and_publishes_nothing_w
 
     result = luigi.build([export(DAYS[3])], local_scheduler=True, detailed_summary=True, workers=1)
     assert result.status.name == "FAILED"
-    failed = env.query("SELECT r.failing_sample FROM etl.dq_results r JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id) "
+    failed = env.query("SELECT r.failing_sample FROM etl.dq_results r "
+                       "JOIN etl.dq_latest_runs l USING (ds, pipeline, run_id) "
                        "WHERE r.ds = %s AND r.check_name = 'activity_action_counts_sum_to_staged_rows' "
                        "AND r.status = 'fail'", (DAYS[3],))
     assert [[s["event_date"] for s in sample] for (sample,) in failed] == [[str(earlier)]]
