@@ -7,8 +7,10 @@ It generates the day's two drops (``--lines`` in total, half activity events, ha
 API logs) into a temp landing folder, starts an embedded PostgreSQL in the same temp
 dir (or uses --dsn: a SCRATCH database), then runs the stages one after the other,
 each in its own child process (``--step``): Extract, Stage, Load, Mart (8 marts),
-Export. For each it prints seconds, input lines per second and the child's peak RSS
-(``os.wait4``'s ru_maxrss; PostgreSQL's own memory is not included). It checks that
+Export. For each it prints seconds, input lines per second, the child's peak RSS
+(``os.wait4``'s ru_maxrss; PostgreSQL's own memory is not included) and CPU seconds: the
+child's (user + system) and, with the embedded server, PostgreSQL's (the postmaster and the
+backends it reaped, read from /proc by psutil; other work on the machine is not counted). It checks that
 staged + quarantined = lines and that every count mart sums to its staged rows.
 The temp dir goes away at exit.
 """
@@ -50,17 +52,40 @@ def run_step(step: str) -> int:
     ok = luigi.build(step_tasks(step), local_scheduler=True, workers=1, log_level="WARNING")
     return 0 if ok else 1
 
-def child(step: str, cfg: Path) -> tuple[float, int]:
-    """(seconds, peak RSS in MiB) of one step run in a child process."""
+def server_cpu(pgdata: Path) -> float | None:
+    """CPU seconds of the embedded PostgreSQL so far: the postmaster, its live children and the
+    backends it reaped (None with --dsn)."""
+    import psutil
+
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.is_file():
+        return None
+    master = psutil.Process(int(pid_file.read_text().split()[0]))
+    procs = [master, *master.children(recursive=True)]
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system + (t.children_user + t.children_system if proc is master else 0.0)
+    return total
+
+
+def child(step: str, cfg: Path, pgdata: Path) -> tuple[float, int, float, float | None]:
+    """(seconds, peak RSS in MiB, child CPU seconds, server CPU seconds) of one step run in a child process."""
     env = {**os.environ, "LUIGI_CONFIG_PATH": str(cfg)}
+    pg0 = server_cpu(pgdata)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--step", step], env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
+    pg1 = server_cpu(pgdata)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"FAIL: step {step} exited {proc.returncode}")
-    return seconds, usage.ru_maxrss // 1024
+    pg = None if pg0 is None or pg1 is None else pg1 - pg0
+    return seconds, usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime, pg
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,12 +121,13 @@ def main() -> int:
         f"[warehouse]\ndsn = {dsn}\n[lake]\nroot = {workdir / 'lake'}\n"
         f"[activity]\nlanding = {workdir / 'landing'}\npseudonym_key = bench-only-key\n"
     )
-    print(f"\n{'step':<10}{'seconds':>10}{'lines/s':>14}{'peak RSS MiB':>15}")
+    print(f"\n{'step':<10}{'seconds':>10}{'lines/s':>14}{'peak RSS MiB':>15}{'CPU s':>8}{'server CPU s':>14}")
     total = 0.0
     for step in STEPS:
-        seconds, rss = child(step, cfg)
+        seconds, rss, cpu, pg = child(step, cfg, workdir / "pgdata")
         total += seconds
-        print(f"{step:<10}{seconds:>10.2f}{2 * per_file / seconds:>14,.0f}{rss:>15,}")
+        print(f"{step:<10}{seconds:>10.2f}{2 * per_file / seconds:>14,.0f}{rss:>15,}{cpu:>8.2f}"
+              f"{'-' if pg is None else f'{pg:.2f}':>14}")
     print(f"{'total':<10}{total:>10.2f}{2 * per_file / total:>14,.0f}   (child processes; includes ~1 s start-up each)")
 
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:

@@ -66,7 +66,7 @@ def test_user_activities_good_and_bad_lines(tmp_path):
     ]
     rows, rejects, stats = stage(USER_ACTIVITIES, tmp_path, jsonl(lines))
     common = {"session_id": "s1", "page_url": "/cart", "action": "view", "device_type": "mobile",
-              "occurred_at": dt.datetime(2026, 11, 20, 10, tzinfo=UTC)}
+              "occurred_at": dt.datetime(2026, 11, 20, 10, tzinfo=UTC), "event_date": dt.date(2026, 11, 20)}
     assert rows == [
         {"line_no": 1, "user_pseudo_id": pseudo(7), **common, "user_agent": "UA", "ip_address_masked": "1.2.3.0"},
         # a zone-less timestamp is accepted now (was a 'schema' reject), read in [activity] timezone = UTC

@@ -3,7 +3,10 @@
 Staged by the one engine against ``schemas/activity/*.json``; the transforms are activity's own:
 user ids pseudonymised with a keyed HMAC (identically in both sources, the raw id never staged),
 IPs masked, a response class per status code. Timestamps without an offset are read in
-``[activity] timezone`` (default UTC). Marts are set-based SQL per ds, exported as JSON.
+``[activity] timezone`` (default UTC). Each file stays in its own staging partition (ds); the
+marts are keyed by UTC event date, and a file's mart SQL recomputes exactly the (event date,
+key) groups it touches from every file's rows, so late events land once in their own date
+(docs/late-events.md). Exported as JSON per date.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import pyarrow as pa
 from workflows.config import activity, demo
 from workflows.declarations import LINE, Column, Drop, Entity, Mart, Pipeline
 from workflows.demo import activity_data
-from workflows.pipelines.activity.transforms import mask_ips, protect_ip, protect_user_id, pseudonymise, response_class
+from workflows.pipelines.activity.transforms import (mask_ips, protect_ip, protect_user_id, pseudonymise,
+                                                     response_class, utc_date)
 
 UTC_US = pa.timestamp("us", tz="UTC")
 PROTECT = {"user_id": protect_user_id, "ip_address": protect_ip}
@@ -42,6 +46,7 @@ USER_ACTIVITIES = Entity(
         Column("occurred_at", UTC_US, "timestamp"),
         Column("user_agent", pa.string(), "user_agent"),
         Column("ip_address_masked", pa.string(), "ip_address", transform=mask_ips),
+        Column("event_date", pa.date32(), derive=utc_date("occurred_at")),  # the mart date it lands in
     ),
 )
 
@@ -58,6 +63,7 @@ API_LOGS = Entity(
         Column("response_time_ms", pa.float64(), "response_time"),
         Column("requested_at", UTC_US, "timestamp"),
         Column("user_pseudo_id", pa.string(), "user_id", transform=pseudonymise),
+        Column("event_date", pa.date32(), derive=utc_date("requested_at")),
     ),
 )
 

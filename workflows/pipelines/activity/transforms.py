@@ -1,4 +1,5 @@
-"""Activity's own transforms, vectorised over Arrow arrays: keyed user pseudonyms, masked IPs, response classes.
+"""Activity's own transforms, vectorised over Arrow arrays: keyed user pseudonyms, masked IPs, response
+classes, UTC event dates.
 
 Each maps a whole column; pseudonyms and masks are computed once per distinct value (users and
 addresses repeat all day). A value a transform cannot read is returned as ``{row: reason}`` and
@@ -118,3 +119,13 @@ def protect_user_id():
         return pseudonym(text, key)
 
     return protect
+
+
+def utc_date(column: str):
+    """A ``derive`` for the UTC date of the timestamp ``column`` (staged as UTC): the event date
+    whose mart rows the row lands in (docs/late-events.md)."""
+
+    def derive(cols: dict[str, pa.Array]) -> pa.Array:
+        return pc.cast(cols[column], pa.date32())
+
+    return derive
