@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 
 import psycopg2
 from psycopg2.extensions import make_dsn, parse_dsn
@@ -44,6 +45,20 @@ def test_range_daily_with_two_workers_from_empty_runs_one_full_load_per_table(pg
         assert len(full) == 1 and full[0][2] and full[0][3] == "initial", (pipeline, entity, mine)
         assert all((mode, initial, reason) == ("incremental", False, "incremental")
                    for ds, mode, initial, reason in mine if ds != full[0][0]), (pipeline, entity, mine)
+
+    # the race was real: for some tables a later date's extract started before the claim's Load had
+    # committed (when a "first load" meant "no Load marker yet", such an extract was a second full load)
+    lake = tmp_path / "lake"
+    raced = []
+    for pipeline, entity in sorted(tables):
+        claim = next(ds for p, e, ds, mode, *_ in loads if (p, e) == (pipeline, entity) and mode == "full")
+        loaded = query(pg_dsn, "SELECT finished_at FROM etl.partition_markers WHERE target = %s AND ds = %s",
+                       (f"load/{pipeline}/{entity}", claim))[0][0]
+        starts = [dt.datetime.fromisoformat(json.loads(path.read_text())["started_at"])
+                  for path in lake.glob(f"raw/{pipeline}/{entity}/ds=*/{entity}.csv.meta.json")
+                  if f"ds={claim}" not in str(path)]
+        raced += [(pipeline, entity)] if min(starts) < loaded else []
+    print("extracts started before the claim's Load committed:", len(raced), "of", len(tables), raced)
 
     # the one full load landed the table whole: the warehouse holds every source order line, once
     source = make_dsn(pg_dsn, dbname=f"{parse_dsn(pg_dsn)['dbname']}_bikes_oltp")
