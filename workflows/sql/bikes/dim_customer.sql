@@ -1,7 +1,7 @@
--- dim_customer ← staging customer with its person's or store's name, for the customers whose row,
--- person or store changed on %(ds)s (every customer when
--- its extract for ds was a full load). Type 1: attributes are overwritten; a customer deleted in the
--- source is closed (is_current false, deleted_at), never removed; unchanged rows untouched.
+-- dim_customer ← staging customer with its person's or store's name, for the customers whose row, person or
+-- store changed on %(ds)s (every customer when its extract for ds was a full load). Type 1: attributes are
+-- overwritten; a customer deleted in the source is closed (is_current false, deleted_at), never removed;
+-- unchanged rows untouched.
 -- modified_at is the source's latest change among the three rows, not the build time.
 
 WITH changed AS (

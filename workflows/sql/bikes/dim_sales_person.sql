@@ -1,7 +1,6 @@
--- dim_sales_person ← staging salesperson with its employee and person rows, for the sales people
--- whose row, employee or person changed on %(ds)s (every one when its extract for ds was a full load).
--- Type 1; a sales person deleted in the source is closed (is_current false, deleted_at); unchanged rows
--- untouched.
+-- dim_sales_person ← staging salesperson with its employee and person rows, for the sales people whose row,
+-- employee or person changed on %(ds)s (every one when its extract for ds was a full load). Type 1; a sales
+-- person deleted in the source is closed (is_current false, deleted_at); unchanged rows untouched.
 
 WITH changed AS (
     SELECT businessentityid FROM staging.bikes_salesperson

@@ -1,6 +1,6 @@
--- dim_sales_reason ← staging salesreason rows changed on %(ds)s (every row when
--- its extract for ds was a full load). Type 1; a member deleted in the source is closed (is_current
--- false, deleted_at), never removed; unchanged rows untouched.
+-- dim_sales_reason ← staging salesreason rows changed on %(ds)s (every row when its extract for ds was a
+-- full load). Type 1; a member deleted in the source is closed (is_current false, deleted_at), never
+-- removed; unchanged rows untouched.
 
 MERGE INTO bikes.dim_sales_reason AS d
 USING (SELECT salesreasonid AS sales_reason_key, salesreasonid AS sales_reason_id, name,

@@ -1,6 +1,6 @@
--- dim_sales_territory ← staging salesterritory rows changed on %(ds)s (every row when
--- its extract for ds was a full load). Type 1; a member deleted in the source is closed (is_current
--- false, deleted_at), never removed; unchanged rows untouched.
+-- dim_sales_territory ← staging salesterritory rows changed on %(ds)s (every row when its extract for ds
+-- was a full load). Type 1; a member deleted in the source is closed (is_current false, deleted_at), never
+-- removed; unchanged rows untouched.
 
 MERGE INTO bikes.dim_sales_territory AS d
 USING (SELECT territoryid AS sales_territory_key, territoryid AS territory_id, name,

@@ -1,6 +1,6 @@
--- dim_ship_method ← staging shipmethod rows changed on %(ds)s (every row when
--- its extract for ds was a full load). Type 1; a member deleted in the source is closed (is_current
--- false, deleted_at), never removed; unchanged rows untouched.
+-- dim_ship_method ← staging shipmethod rows changed on %(ds)s (every row when its extract for ds was a full
+-- load). Type 1; a member deleted in the source is closed (is_current false, deleted_at), never removed;
+-- unchanged rows untouched.
 
 MERGE INTO bikes.dim_ship_method AS d
 USING (SELECT shipmethodid AS ship_method_key, shipmethodid AS ship_method_id, name, shipbase AS ship_base,

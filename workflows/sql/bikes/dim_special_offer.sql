@@ -1,6 +1,6 @@
--- dim_special_offer ← staging specialoffer rows changed on %(ds)s (every row when
--- its extract for ds was a full load). Type 1; a member deleted in the source is closed (is_current
--- false, deleted_at), never removed; unchanged rows untouched.
+-- dim_special_offer ← staging specialoffer rows changed on %(ds)s (every row when its extract for ds was a
+-- full load). Type 1; a member deleted in the source is closed (is_current false, deleted_at), never
+-- removed; unchanged rows untouched.
 
 MERGE INTO bikes.dim_special_offer AS d
 USING (SELECT specialofferid AS special_offer_key, specialofferid AS special_offer_id, description,

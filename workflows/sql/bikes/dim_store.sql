@@ -1,6 +1,6 @@
--- dim_store ← staging store rows changed on %(ds)s (every row when
--- its extract for ds was a full load). Type 1; a member deleted in the source is closed (is_current
--- false, deleted_at), never removed; unchanged rows untouched.
+-- dim_store ← staging store rows changed on %(ds)s (every row when its extract for ds was a full load).
+-- Type 1; a member deleted in the source is closed (is_current false, deleted_at), never removed; unchanged
+-- rows untouched.
 
 MERGE INTO bikes.dim_store AS d
 USING (SELECT businessentityid AS store_key, businessentityid AS store_id, name, salespersonid AS sales_person_id,
