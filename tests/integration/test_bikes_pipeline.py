@@ -56,9 +56,9 @@ def day_tasks(ds: dt.date) -> list:
     return published(PIPELINE, ds)
 
 
-def table_rows(dsn: str, table: str, columns: list[str]) -> list[tuple]:
+def table_rows(dsn: str, table: str, columns: list[str], where: str = "true") -> list[tuple]:
     cols = ", ".join(f'"{c}"' for c in columns)
-    return query(dsn, f"SELECT {cols} FROM {table} ORDER BY {cols}")
+    return query(dsn, f"SELECT {cols} FROM {table} WHERE {where} ORDER BY {cols}")
 
 
 def source_columns(dsn: str, table: str) -> list[str]:
@@ -87,7 +87,7 @@ class Run:
         for name, table in SOURCE_TABLES.items():
             cols = source_columns(self.source, table)
             self.tables[ds][name] = (table_rows(self.source, table, cols),
-                                     table_rows(self.dsn, f"staging.bikes_{name}", cols))
+                                     table_rows(self.dsn, f"staging.bikes_{name}", cols, "deleted_at IS NULL"))
             # an incremental extract reads [ds - lag, ds + 1): [incremental] lag_days = 1 by default
             since = ds - dt.timedelta(days=1) if ds != DAYS[0] else dt.date(1900, 1, 1)
             self.window_counts[ds][name] = query(

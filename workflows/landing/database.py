@@ -13,8 +13,10 @@ read-only, in UTC, in one REPEATABLE READ snapshot (docs/incremental.md).
 - **NULL watermarks**: a full load lands them; an incremental one counts them as skipped
   (``null_watermarks_skipped``, checked by the entity's checks).
 - **Deletes**: with ``deletes="snapshot"`` the same snapshot also lands the table's keys
-  (``<entity>.csv.keys.csv``), stored as the table's current key set in ``staging.source_keys``; the
-  marts flag (or remove) warehouse rows whose key it lacks.
+  (``<entity>.csv.keys.csv``), stored as the table's current key set in ``staging.source_keys``;
+  library's marts flag mirror rows whose key it lacks, bikes' Loads flag staging rows
+  (``staging.mark_deleted``) and its marts remove facts and close dimension members. Any other
+  policy is refused with one line (a soft-delete column is not implemented yet).
 
 The CSV is staged by the one staging engine against the table's JSON Schema, like any CSV drop.
 """
@@ -162,6 +164,9 @@ def land(pipeline: Pipeline, entity: Entity, ds: dt.date, path: str) -> dict:
     """Land ``entity``'s rows of ``[ds - lag, ds + 1)``, or every row on a full load (decided and
     recorded in ``etl.source_loads``); with a key-snapshot delete policy, the table's keys beside it."""
     table: Table = entity.source
+    if table.deletes not in (None, "snapshot"):  # a soft-delete column is declared in Table but not built yet
+        raise SourceError(f"{pipeline.name}.{entity.name}: delete policy {table.deletes!r} is not supported "
+                          "(use deletes='snapshot', or None)")
     lag = lag_days(table)
     with warehouse.transaction() as cur:
         full, initial, reason = decide(cur, pipeline, entity, ds)

@@ -1,11 +1,15 @@
 """bikes: an AdventureWorks-shaped OLTP database (18 tables) and a currency JSON API -> staging
 mirrors upserted on each table's key -> a star schema in schema ``bikes``.
 
-Extract is one task per table (parallel under ``--workers N``): a table's first load, or
-``[bikes] full_refresh``, lands every row changed before ds+1; later days land the rows whose
-modifieddate is in [ds, ds+1), so updates are caught as well as inserts. The currency API is
-landed whole every day (a JSON envelope, like any HTTP source). Marts: ``bikes.dim_*`` (``dim_product`` type 2 on list price and
-standard cost), ``bikes.fact_order`` (order line) and ``bikes.fact_order_reason``.
+Extract is one task per table (parallel under ``--workers N``), each reading ``[ds - lag, ds + 1)``
+by modifieddate (every row on the table's claimed first load or with ``[bikes] full_refresh``:
+docs/incremental.md), so updates and late commits within the lag are caught as well as inserts.
+Every table declares key-snapshot deletes: its keys land beside the rows, and a staged row whose key
+is gone is flagged ``deleted_at``; the marts remove its facts and close its dimension members. The
+currency API is landed whole every day (a JSON envelope, like any HTTP source). Marts: ``bikes.dim_*``
+(``dim_product`` type 2 on list price and standard cost, with keys that never change once assigned),
+``bikes.fact_order`` (order line) and ``bikes.fact_order_reason``; a day whose extract was a full load
+rebuilds every member of the marts reading it, ``dim_date`` included.
 """
 from __future__ import annotations
 
@@ -40,6 +44,9 @@ TABLES = (
     ("salesorderdetail", "sales.salesorderdetail", ("salesorderid", "salesorderdetailid")),
     ("salesorderheadersalesreason", "sales.salesorderheadersalesreason", ("salesorderid", "salesreasonid")),
 )
+
+# every source table's deletes are seen by a snapshot of its keys (docs/incremental.md)
+DELETES = "snapshot"
 
 # ── the star: mart name, staging entities its SQL (sql/bikes/<name>.sql) reads ──
 MARTS = (
@@ -78,7 +85,7 @@ CURRENCY = Entity(
     merge_sql="bikes/staging/currency.sql",
 )
 ENTITIES = {
-    **{name: table_entity(NAME, name, table, key, "modifieddate", f"bikes/staging/{name}.sql")
+    **{name: table_entity(NAME, name, table, key, "modifieddate", f"bikes/staging/{name}.sql", deletes=DELETES)
        for name, table, key in TABLES},
     CURRENCY.name: CURRENCY,
 }

@@ -1,27 +1,40 @@
 -- fact_order ← staging order lines ⋈ their header, for every order whose header or any line changed
--- on %(ds)s. Grain: order line. Dimension keys are resolved from staging (a dimension's key is its
--- source id; product_key is the version valid at the order date); a NULL or unknown reference maps
--- to the unknown member (-1; currency 'XXX'), so no line is dropped. An order without a currency
--- rate is in USD, the rates' base currency. Unchanged lines are untouched: re-runs change nothing.
+-- on %(ds)s (every order when the lines' or headers' extract for ds was a full load). Grain: order line.
+-- Dimension keys are resolved from staging (a dimension's key is its source id; product_key is the
+-- dim_product version valid at the order date); a NULL or unknown reference maps to the unknown member
+-- (-1; currency 'XXX'), so no line is dropped. An order without a currency rate is in USD, the rates'
+-- base currency. A line or order deleted in the source (flagged deleted_at in staging) leaves the fact
+-- table, and the header's amounts are allocated over the lines that remain. Unchanged lines are
+-- untouched: re-runs change nothing.
 
 -- ── lines of products whose price history changed on ds move to the version valid at their order date ──
--- (only needed when a version arrives out of order; a no-op otherwise)
+-- (only needed when a version arrives out of order; a no-op otherwise; keys themselves never change)
 UPDATE bikes.fact_order AS f
    SET product_key = v.product_key
   FROM staging.bikes_salesorderdetail AS d
   JOIN staging.bikes_salesorderheader AS h ON h.salesorderid = d.salesorderid
-  JOIN bikes.product_versions() AS v
-    ON v.productid = d.productid AND h.orderdate < v.valid_to AND (h.orderdate >= v.valid_from OR v.version = 1)
+  JOIN bikes.dim_product AS v
+    ON v.product_id = d.productid AND h.orderdate < v.valid_to AND (h.orderdate >= v.valid_from OR v.version = 1)
  WHERE f.sales_order_id = d.salesorderid
    AND f.sales_order_detail_id = d.salesorderdetailid
    AND d.productid IN (SELECT productid FROM staging.bikes_product_history WHERE ds = %(ds)s)
    AND f.product_key <> v.product_key;
 
+-- ── lines and orders deleted in the source leave the fact table ────────────
+DELETE FROM bikes.fact_order AS f
+ WHERE f.sales_order_id IN (SELECT salesorderid FROM staging.bikes_salesorderheader
+                             WHERE ds = %(ds)s AND deleted_at IS NOT NULL)
+    OR (f.sales_order_id, f.sales_order_detail_id) IN (SELECT salesorderid, salesorderdetailid
+                                                         FROM staging.bikes_salesorderdetail
+                                                        WHERE ds = %(ds)s AND deleted_at IS NOT NULL);
+
 -- ── upsert the lines of the orders touched on ds ───────────────────────────
 WITH touched AS (
-    SELECT salesorderid FROM staging.bikes_salesorderheader WHERE ds = %(ds)s
+    SELECT salesorderid FROM staging.bikes_salesorderheader
+     WHERE (ds = %(ds)s OR (SELECT etl.is_full_load('bikes', 'salesorderheader', %(ds)s))) AND deleted_at IS NULL
     UNION
-    SELECT salesorderid FROM staging.bikes_salesorderdetail WHERE ds = %(ds)s
+    SELECT salesorderid FROM staging.bikes_salesorderdetail
+     WHERE ds = %(ds)s OR (SELECT etl.is_full_load('bikes', 'salesorderdetail', %(ds)s))
 ),
 lines AS (
     SELECT d.salesorderid, d.salesorderdetailid, d.productid, d.specialofferid, d.orderqty, d.unitprice,
@@ -33,8 +46,9 @@ lines AS (
            count(*) OVER o AS order_lines,
            row_number() OVER (PARTITION BY d.salesorderid ORDER BY d.salesorderdetailid DESC) = 1 AS is_last
       FROM touched AS t
-      JOIN staging.bikes_salesorderdetail AS d ON d.salesorderid = t.salesorderid
+      JOIN staging.bikes_salesorderdetail AS d ON d.salesorderid = t.salesorderid AND d.deleted_at IS NULL
       LEFT JOIN staging.bikes_salesorderheader AS h ON h.salesorderid = d.salesorderid
+     WHERE h.deleted_at IS NULL
     WINDOW o AS (PARTITION BY d.salesorderid)
 ),
 shares AS (            -- the header amounts rounded to each line's share of the order
@@ -94,8 +108,8 @@ SELECT a.salesorderid,
   LEFT JOIN staging.bikes_currency AS cu
          ON cu.currencycode = CASE WHEN a.currencyrateid IS NULL THEN 'USD' ELSE r.tocurrencycode END
   LEFT JOIN staging.bikes_specialoffer AS so ON so.specialofferid = a.specialofferid
-  LEFT JOIN bikes.product_versions() AS v
-         ON v.productid = a.productid AND a.orderdate < v.valid_to AND (a.orderdate >= v.valid_from OR v.version = 1)
+  LEFT JOIN bikes.dim_product AS v
+         ON v.product_id = a.productid AND a.orderdate < v.valid_to AND (a.orderdate >= v.valid_from OR v.version = 1)
 ON CONFLICT (sales_order_id, sales_order_detail_id) DO UPDATE
    SET order_date_key = EXCLUDED.order_date_key, due_date_key = EXCLUDED.due_date_key,
        ship_date_key = EXCLUDED.ship_date_key, customer_key = EXCLUDED.customer_key,

@@ -4,7 +4,9 @@
 -- Changes: the day's currency rates; 2 × size new individual customers; one product re-priced
 -- (list price and standard cost, effective at midnight) and one re-coloured; 10 × size new
 -- orders (the first 2 × size by the new customers); open orders shipped; customers, a person,
--- a store, an employee and shopping carts updated; territory and sales-person YTD sales.
+-- a store, an employee and shopping carts updated; territory and sales-person YTD sales; hard
+-- deletes the warehouse must see (its key snapshots): size open orders cancelled (header, lines and
+-- reasons) and 2 × size shopping-cart items of two days or more checked out.
 
 -- ── currency rates of the day ──────────────────────────────────────────────
 INSERT INTO sales.currencyrate (currencyrateid, currencyratedate, fromcurrencycode, tocurrencycode, averagerate,
@@ -167,3 +169,20 @@ UPDATE sales.salesperson AS p
          WHERE orderdate = %(ds)s::timestamp AND salespersonid IS NOT NULL
          GROUP BY salespersonid) AS s
  WHERE s.salespersonid = p.businessentityid;
+
+-- ── hard deletes: open orders cancelled (lines and reasons go with them), carts checked out ──
+DELETE FROM sales.salesorderheader
+ WHERE salesorderid IN (SELECT salesorderid
+                          FROM sales.salesorderheader
+                         WHERE status = 1 AND orderdate < %(ds)s::timestamp
+                         ORDER BY generator.u(%(seed)s, 'cancel', salesorderid::bigint * 100000 + (%(ds)s::date - date '2000-01-01')),
+                                  salesorderid
+                         LIMIT %(size)s);
+
+DELETE FROM sales.shoppingcartitem
+ WHERE shoppingcartitemid IN (SELECT shoppingcartitemid
+                                FROM sales.shoppingcartitem
+                               WHERE datecreated < %(ds)s::timestamp - interval '2 days'
+                               ORDER BY generator.u(%(seed)s, 'checkout', shoppingcartitemid::bigint * 100000 + (%(ds)s::date - date '2000-01-01')),
+                                        shoppingcartitemid
+                               LIMIT 2 * %(size)s);

@@ -1,2 +1,5 @@
--- staging.bikes_salesperson ← incoming: upsert on the table's key where modifieddate is not older and values differ.
+-- staging.bikes_salesperson ← incoming: upsert on the table's key where modifieddate is not older and values
+-- differ; a source row deleted (its key gone from the table's key snapshot) is flagged deleted_at, a key
+-- back is unflagged (staging.mark_deleted).
 SELECT staging.upsert_incoming('staging.bikes_salesperson', 'modifieddate');
+SELECT staging.mark_deleted('staging.bikes_salesperson', 'bikes', 'salesperson', %(ds)s);
