@@ -71,8 +71,8 @@ class Table:
     ``lag``: days of look-back (the extract for ds reads ``[ds - lag, ds + 1)``); None = the
     ``[incremental] lag_days`` setting. ``deletes``: how deleted source rows are seen — None (not
     seen), ``"snapshot"`` (every extract also lands the table's keys; staged keys missing from it are
-    marked deleted) or the name of a soft-delete column (a row with it set is marked deleted).
-    See docs/incremental.md."""
+    marked deleted). Nothing else is accepted: a soft-delete column is not a policy yet (the extract
+    refuses it with one line). See docs/incremental.md."""
 
     table: str
     watermark: str

@@ -164,7 +164,7 @@ def land(pipeline: Pipeline, entity: Entity, ds: dt.date, path: str) -> dict:
     """Land ``entity``'s rows of ``[ds - lag, ds + 1)``, or every row on a full load (decided and
     recorded in ``etl.source_loads``); with a key-snapshot delete policy, the table's keys beside it."""
     table: Table = entity.source
-    if table.deletes not in (None, "snapshot"):  # a soft-delete column is declared in Table but not built yet
+    if table.deletes not in (None, "snapshot"):  # a soft-delete column is not a policy yet
         raise SourceError(f"{pipeline.name}.{entity.name}: delete policy {table.deletes!r} is not supported "
                           "(use deletes='snapshot', or None)")
     lag = lag_days(table)
