@@ -129,7 +129,7 @@ class Run:
     def started_running(self) -> None:
         dates = sorted({d for d in (_date(t) for t in self.tasks.values()) if d})
         span = f"{dates[0]}" if len(dates) == 1 else f"{dates[0]} … {dates[-1]} ({len(dates)} dates)" if dates else ""
-        what = (f": {len(self.planned)} tasks to run, {len(self.skipped)} already done" if self.planned
+        what = (f": {_plural(len(self.planned), 'task')} to run, {len(self.skipped)} already done" if self.planned
                 else ": nothing to run, already done")
         self.console.print(Text.assemble(("luigi-warehouse ", "bold"), span, what
                                          + (f" · log {_short(self.log_file)}" if self.log_file else "")))
@@ -242,7 +242,7 @@ class Run:
             self.console.print(Text.assemble(("DQ report: ", "bold"), reports))
         elapsed = time.monotonic() - self.started
         failed = sum(1 for s in self.finished.values() if s == FAILED)
-        verdict = (Text(f"FAILED: {failed} task{'s' * (failed != 1)} failed", style="bold red") if failed
+        verdict = (Text(f"FAILED: {_plural(failed, 'task')} failed", style="bold red") if failed
                    else Text("scheduling error", style="bold red") if self.scheduling_errors
                    else Text("OK", style="bold green"))
         verdict.append(f" · {len(self.finished)} run, {len(self.skipped)} already done, {elapsed:.1f} s",
@@ -323,15 +323,15 @@ def _what(tasks: list) -> str:
     if kind == "pipeline":
         marts = {t.param_kwargs["mart"] for t in tasks if "mart" in t.param_kwargs}
         views = {t.param_kwargs["view"] for t in tasks if "view" in t.param_kwargs}
-        parts = [f"{len(marts)} mart{'s' * (len(marts) != 1)}"] if marts else []
-        parts += [f"{len(views)} view{'s' * (len(views) != 1)}"] if views else []
+        parts = [_plural(len(marts), "mart")] if marts else []
+        parts += [_plural(len(views), "view")] if views else []
         parts += [f.lower() for f in ("Export", "Check") if any(t.task_family == f for t in tasks)]
         return ", ".join(parts)
     packs = sum(t.task_family == "Pack" for t in tasks)
     parts = [n for f, n in (("DQReport", "DQ report"), ("KPIReport", "KPI report")) if any(t.task_family == f for t in tasks)]
     if len(parts) == 2:
         parts = ["DQ + KPI reports"]
-    return ", ".join(parts + ([f"{packs} pack{'s' * (packs != 1)}"] if packs else []))
+    return ", ".join(parts + ([_plural(packs, "pack")] if packs else []))
 
 
 def _cells(tasks: list, events: list[dict]) -> Text:
@@ -389,6 +389,10 @@ def visual_family(task: luigi.Task) -> str:
         return task.task_family
     scope = _name(task)
     return f"{pipeline}.{scope}.{task.task_family}" if scope else f"{pipeline}.{task.task_family}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def _short(path: Path | str) -> str:

@@ -20,11 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 NOW = int(time.mktime(dt.date(2026, 11, 21).timetuple()))
 
 
-def luigi_in(cwd, args, cfg: str, tmp_path: Path) -> subprocess.CompletedProcess:
+def luigi_in(cwd, args, cfg: str, tmp_path: Path, module: str = "workflows", pythonpath: str = "") -> subprocess.CompletedProcess:
     path = tmp_path / "run.cfg"
     path.write_text(cfg)
     env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_HOME",)}
-    return subprocess.run([sys.executable, "-m", "luigi", "--module", "workflows", *args], cwd=cwd,
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "luigi", "--module", module, *args], cwd=cwd,
                           env={**env, "LUIGI_CONFIG_PATH": str(path)}, capture_output=True, text=True, timeout=300)
 
 
@@ -121,9 +123,17 @@ def test_success_prints_the_table_and_the_report_path_even_at_log_level_warning(
                                "--log-dir", str(tmp_path / "logs")], cfg, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stderr.splitlines()
-    assert lines[0].startswith("luigi-warehouse 2026-11-20: 23 tasks to run")
-    assert sum(1 for x in lines if x.startswith("[")) == 23  # one line per task
-    assert lines[-1].startswith("OK · 23 run")
+    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM etl.task_runs WHERE status = 'success'")
+        ran = cur.fetchone()[0]
+        cur.execute("SELECT count(DISTINCT entity) FROM etl.dq_results WHERE step = 'audit' AND status <> 'pass'")
+        warned = cur.fetchone()[0]
+    assert lines[0].startswith(f"luigi-warehouse 2026-11-20: {ran} tasks to run")
+    progress = [x for x in lines if x.startswith("[")]
+    # a line per entity (extract → load), per entity whose audit did not pass, for the pipeline, for the reports
+    assert len(progress) == 3 + warned + 1 + 1, proc.stderr
+    assert progress[-1].startswith(f"[{ran}/{ran}] ✓ (reports)")
+    assert lines[-1].startswith(f"OK · {ran} run")
     report = tmp_path / "lake" / "reports" / "dq" / "ds=2026-11-20" / "dq_report_2026-11-20.xlsx"
     assert report.is_file() and f"DQ report: {report}" in proc.stderr
     assert len(list((tmp_path / "logs").glob("luigi-*.log"))) == 1
@@ -140,3 +150,50 @@ def test_range_daily_runs_oldest_date_first(tmp_path, pg_dsn):
     assert [d for d, _, _ in spans] == [dt.date(2026, 11, d) for d in (17, 18, 19)]
     for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
         assert end <= start  # a date's tasks all finished before the next date's first task started
+
+
+BUGGY = """
+\"\"\"A pipeline declared with a bug, for one test: ``luigi --module buggy_pipeline …``.\"\"\"
+import pyarrow as pa
+
+from workflows import pipelines
+from workflows.config import Source
+from workflows.declarations import Column, Drop, Entity, Mart, Pipeline
+
+
+class buggy(Source):  # noqa: N801 - the settings section [buggy]
+    pass
+
+
+SHOPS = Entity("shops", {schema!r}, Drop("shops_{{yyyymmdd}}.csv"), key=("shop_id",),
+               columns=(Column("shop_id", pa.int64(), "shop_id"),))
+pipelines.PIPELINES["buggy"] = Pipeline("buggy", {{"shops": SHOPS}},
+                                        {{"daily": Mart("daily", {sql!r}, {reads!r})}}, settings=buggy)
+"""
+BUGS = [  # (the bug, the mart's entities, its checks file or None, the one error line)
+    ("a mart reads an undeclared entity", ("ghost",), None,
+     "error: Audit: pipeline 'buggy' has no entity 'ghost'; known: shops"),
+    ("a mart's checks file does not parse", ("shops",), "{not json",
+     "error: MartBuild: {tmp}/daily.checks.json: not valid JSON: Expecting property name enclosed in double quotes"),
+]
+
+
+@pytest.mark.parametrize("bug,reads,checks,line", BUGS, ids=[b[0] for b in BUGS])
+def test_a_task_whose_complete_or_requires_raises_exits_35_with_one_line(bug, reads, checks, line, tmp_path, pg_dsn):
+    """Row 35: a bug in a declaration makes a task's complete() or requires() raise while the graph is
+    scheduled; nothing runs, and the one line names the task and the exception."""
+    (tmp_path / "shops.json").write_text('{"type": "object", "properties": {"shop_id": {"type": "integer"}}}')
+    (tmp_path / "daily.sql").write_text("SELECT 0;")
+    if checks is not None:
+        (tmp_path / "daily.checks.json").write_text(checks)
+    (tmp_path / "buggy_pipeline.py").write_text(BUGGY.format(schema=str(tmp_path / "shops.json"),
+                                                             sql=str(tmp_path / "daily.sql"), reads=reads))
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+    proc = luigi_in(REPO, ["Mart", "--pipeline", "buggy", "--mart", "daily", "--date", "2026-11-20", "--local-scheduler"],
+                    cfg, tmp_path, module="buggy_pipeline", pythonpath=str(tmp_path))
+    assert proc.returncode == 35, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    errors = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(line.format(tmp=tmp_path)), proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1].startswith("scheduling error · 0 run"), proc.stderr
+    assert not (tmp_path / "lake").exists()  # nothing ran
