@@ -51,6 +51,11 @@ def broken_api():
 
 FUTURE = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=3)
 ROWS = [  # (mistake, extra config, arguments, exit code, the one line's start)
+    ("malformed setting", "[warehouse]\ndsn = postgresql://u@127.0.0.1:x/db\n", ["RunAll", "--date", "2026-11-20"], 2,
+     "configuration error: [warehouse] dsn: port is not a number: 'x'"),
+    ("missing variable", "[alerts]\nwebhook_url = ${WAREHOUSE_TEST_NO_SUCH_VARIABLE}\n", ["RunAll", "--date", "2026-11-20"],
+     2, "configuration error: [alerts] webhook_url: Config refers to a nonexisting environment variable "
+        "WAREHOUSE_TEST_NO_SUCH_VARIABLE."),
     ("bad date", "", ["RunAll", "--date", "2026-13-01"], 2, "error: RunAll: not a date (YYYY-MM-DD): 2026-13-01"),
     ("future date", "", ["RunAll", "--date", str(FUTURE)], 2, f"error: --date {FUTURE} is in the future"),
     ("unknown pipeline in [runall]", '[runall]\npipelines = ["fakestore", "nope"]\n', ["RunAll", "--date", "2026-11-20"],
@@ -68,7 +73,8 @@ ROWS = [  # (mistake, extra config, arguments, exit code, the one line's start)
 
 @pytest.mark.parametrize("mistake,extra,args,code,line", ROWS, ids=[r[0] for r in ROWS])
 def test_usage_mistakes_are_one_line_and_exit_2(mistake, extra, args, code, line, tmp_path, pg_dsn):
-    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n" + extra
+    warehouse = "" if extra.startswith("[warehouse]") else f"[warehouse]\ndsn = {pg_dsn}\n"
+    cfg = f"{warehouse}[lake]\nroot = {tmp_path / 'lake'}\n" + extra
     proc = luigi_in(REPO, [*args, "--local-scheduler"], cfg, tmp_path)
     assert proc.returncode == code, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [line] or proc.stderr.strip().startswith(line), proc.stderr
@@ -90,6 +96,67 @@ def test_unreachable_scheduler_exits_4(tmp_path, pg_dsn):
     assert proc.returncode == 4, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("error: cannot reach the central scheduler at http://")
     assert "Traceback" not in proc.stderr
+
+
+class _Slow(_Broken):
+    def do_GET(self):  # noqa: N802
+        time.sleep(8)
+        super().do_GET()
+
+
+def test_the_same_command_twice_exits_10_with_one_line(tmp_path, pg_dsn):
+    """Luigi's pid lock: while a run holds it, the same command exits at once with code 10."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    locks = tmp_path / "locks"
+    cfg = (f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n[core]\nlock_pid_dir = {locks}\n"
+           f"[fakestore]\nbase_url = http://127.0.0.1:{httpd.server_address[1]}\nretries = 0\nread_timeout = 30\n"
+           '[runall]\npipelines = ["fakestore"]\n')
+    (tmp_path / "run.cfg").write_text(cfg)
+    args = [sys.executable, "-m", "luigi", "--module", "workflows", "RunAll", "--date", "2026-11-20", "--local-scheduler"]
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(tmp_path / "run.cfg")}
+    first = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        assert first.poll() is None  # the first still runs (its source answers slowly)
+    finally:
+        first.communicate(timeout=120)
+        httpd.shutdown()
+    assert second.returncode == 10, second.stderr[-2000:]
+    assert second.stderr.strip().splitlines() == [
+        "error: this command is already running in another process (luigi's pid lock; --no-lock to run anyway)"]
+    assert first.returncode == 30  # the slow source answered HTTP 500 in the end
+
+
+UNEXPECTED = """
+\"\"\"A task with a bug outside complete(), requires() and run(), for one test.\"\"\"
+import luigi
+
+import workflows  # noqa: F401 - the terminal, as under `luigi --module workflows`
+
+
+class Unexpected(luigi.Task):
+    date = luigi.DateParameter()
+
+    def process_resources(self):
+        raise RuntimeError("a bug in process_resources")
+"""
+
+
+def test_anything_unexpected_exits_40_with_one_line_and_the_traceback_in_the_log(tmp_path, pg_dsn):
+    (tmp_path / "unexpected_bug.py").write_text(UNEXPECTED)
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+    proc = luigi_in(REPO, ["Unexpected", "--date", "2026-11-20", "--local-scheduler", "--log-dir", str(tmp_path / "logs")],
+                    cfg, tmp_path, module="unexpected_bug", pythonpath=str(tmp_path))
+    assert proc.returncode == 40, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    (log,) = (tmp_path / "logs").glob("luigi-*.log")
+    errors = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert errors == [f"error: unexpected error: a bug in process_resources (traceback in {log})"], proc.stderr
+    assert "Traceback" in log.read_text() and "a bug in process_resources" in log.read_text()
 
 
 def test_missing_drop_exits_20_with_one_line_per_file(tmp_path, pg_dsn):
