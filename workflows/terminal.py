@@ -563,11 +563,11 @@ def check_task(task: luigi.Task) -> None:
     from workflows import pipelines
 
     params = task.param_kwargs
-    if params.get("pipeline") is not None:
+    if params.get("pipeline"):  # empty: not given (Rerun's optional --pipeline / --entity / --mart)
         decl = pipelines.get(params["pipeline"])
-        if params.get("entity") is not None:
+        if params.get("entity"):
             decl.entity(params["entity"])
-        if params.get("mart") is not None:
+        if params.get("mart"):
             decl.mart(params["mart"])
     date = _date(task)
     if date is not None and (problem := config.future_date_problem(date)):

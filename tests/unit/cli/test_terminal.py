@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import json
 
+import pytest
 from luigi.scheduler import DONE, FAILED, PENDING
 from rich.console import Console
 
@@ -79,3 +80,15 @@ def test_a_failure_and_an_audit_warning_print_at_once_and_cut_groups_flush(tmp_p
     assert len(flushed) == 2
     assert any(x.startswith("[3/4] ✓ fakestore users ") and "Extract " in x and "out 10" in x for x in flushed)
     assert any(x.startswith("[3/4] ✓ fakestore carts ") and "Audit" in x for x in flushed)
+
+
+def test_optional_pipeline_entity_and_mart_are_checked_only_when_given():
+    from workflows import Rerun
+    from workflows.terminal import check_task
+
+    check_task(Rerun(date=D, pipeline="fakestore"))  # no --entity / --mart: nothing to check (it used to refuse)
+    check_task(Rerun(date=D))
+    with pytest.raises(ValueError, match="pipeline 'fakestore' has no entity 'nope'; known: carts, products, users"):
+        check_task(Rerun(date=D, pipeline="fakestore", entity="nope"))
+    with pytest.raises(ValueError, match="unknown pipeline 'nope'"):
+        check_task(Load(date=D, pipeline="nope", entity="carts"))
