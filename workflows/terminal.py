@@ -1,6 +1,9 @@
-"""What ``luigi --module workflows …`` prints: one line per finished task, a closing table per
-pipeline, one-line errors with documented exit codes (README, "Exit codes"); Luigi's full log
-goes to a file per run (``[cli] log_dir``), and to the terminal too with ``--verbose``.
+"""What ``luigi --module workflows …`` prints: a line per entity (extract, stage, load), per pipeline
+(audits, marts, views, export, gate) and per day's reports, each printed when the last of its tasks
+finishes, and a line of its own, at once, for a failed task or an audit with a check that did not
+pass; a closing table per pipeline; one-line errors with documented exit codes (README, "Exit
+codes"). Luigi's full log goes to a file per run (``[cli] log_dir``), and to the terminal too with
+``--verbose``. The central scheduler (the visualizer) names tasks ``<pipeline>.<entity|mart>.<Task>``.
 
 ``install()`` (called when the module is imported by the ``luigi`` command) wraps
 ``luigi.interface._run``: it sets up logging, refuses a bad command line before anything is
@@ -110,7 +113,7 @@ class Run:
     events: dict = field(default_factory=dict)      # task_id -> what the task process noted
     expl: dict = field(default_factory=dict)        # task_id -> Luigi's explanation of a failure
     scheduling_errors: list = field(default_factory=list)
-    groups: dict = field(default_factory=dict)      # task_id -> its line's group (``group_of``)
+    groups: dict = field(default_factory=lambda: defaultdict(set))  # a line's group (``group_of``) -> task ids
     waiting: dict = field(default_factory=dict)     # group -> its finished tasks not printed yet
     _offset: int = 0
     _several: bool | None = None
@@ -120,7 +123,7 @@ class Run:
         self.tasks[task.task_id] = task
         if _is_wrapper(task):
             return
-        self.groups[task.task_id] = group_of(task)
+        self.groups[group_of(task)].add(task.task_id)
         if status == DONE:
             self.skipped.add(task.task_id)
         elif status == PENDING and runnable:
@@ -151,8 +154,7 @@ class Run:
         if _warned(self.events.get(task.task_id, {}), task):
             self.console.print(self._line([task], ok=True, warn=True))  # a warning: a line of its own, now
         self.waiting.setdefault(key, []).append(task)
-        members = [t for t, g in self.groups.items() if g == key]
-        if all(t in self.finished for t in members if t in self.planned):
+        if all(t in self.finished for t in self.groups[key] if t in self.planned):
             self.console.print(self._line(self.waiting.pop(key), ok=True))
 
     def flush(self) -> None:
@@ -291,7 +293,7 @@ def _name(task: luigi.Task) -> str:
 
 ENTITY_STEPS = ("Extract", "Stage", "Load")                                             # one line per entity
 PIPELINE_STEPS = ("Audit", "MartBuild", "Mart", "Refresh", "Export", "Record", "Check")  # one line per pipeline
-REPORT_STEPS = ("DQReport", "KPIReport", "Pack")                                # one line per day
+REPORT_STEPS = ("DQReport", "KPIReport", "Pack")                                         # one line per day
 _ORDER = {f: i for i, f in enumerate(ENTITY_STEPS + PIPELINE_STEPS + REPORT_STEPS)}
 
 
