@@ -33,6 +33,8 @@ from luigi.cmdline_parser import CmdlineParser
 from luigi.scheduler import DONE, FAILED, PENDING
 from luigi.setup_logging import InterfaceLogging
 from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
@@ -115,6 +117,8 @@ class Run:
     scheduling_errors: list = field(default_factory=list)
     groups: dict = field(default_factory=lambda: defaultdict(set))  # a line's group (``group_of``) -> task ids
     waiting: dict = field(default_factory=dict)     # group -> its finished tasks not printed yet
+    live_status: bool = False                       # a transient "running …" line (a terminal, not --verbose)
+    _live: Live | None = None
     _offset: int = 0
     _several: bool | None = None
 
@@ -136,6 +140,24 @@ class Run:
                 else ": nothing to run, already done")
         self.console.print(Text.assemble(("luigi-warehouse ", "bold"), span, what
                                          + (f" · log {_short(self.log_file)}" if self.log_file else "")))
+        if self.live_status and self.planned:
+            # the lines below fold several tasks each: say what runs meanwhile, on a line that goes away
+            self._live = Live(Spinner("dots", style="dim"), console=self.console, transient=True,
+                              refresh_per_second=4, redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+
+    def running(self, task: luigi.Task) -> None:
+        """A task starts: the transient line names it (no-op without one)."""
+        if self._live is None or _is_wrapper(task):
+            return
+        what = " ".join(x for x in (task.param_kwargs.get("pipeline"), _name(task), task.task_family) if x)
+        self._live.update(Spinner("dots", Text(f"[{len(self.finished)}/{len(self.planned)}] running {what}",
+                                               style="dim"), style="dim"))
+
+    def stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
     def finished_task(self, task: luigi.Task, status: str, expl: str | None) -> None:
         """A failure is printed at once (one line, and its error under it); a success waits until every
@@ -167,7 +189,8 @@ class Run:
         """One line: progress, ✓/✗, [date,] pipeline, entity / marts / reports, the steps, rows, seconds."""
         first = tasks[0]
         width = len(str(len(self.planned)))
-        line = Text(f"[{len(self.finished):>{width}}/{len(self.planned)}] ", style="dim")
+        line = Text()
+        line.append(f"[{len(self.finished):>{width}}/{len(self.planned)}] ", style="dim")  # dim: the counter only
         line.append("! " if warn else "✓ " if ok else "✗ ", style="yellow" if warn else "green" if ok else "bold red")
         if self.several_dates():
             line.append(f"{str(_date(first) or ''):<10} ")
@@ -196,6 +219,7 @@ class Run:
         return lines[-1].strip() if lines else "failed (see the log)"
 
     def summary(self, result) -> None:
+        self.stop_live()
         self._offset = _read_events(self.events_path, self._offset, self.events)
         self.flush()
         worker = result.worker
@@ -498,6 +522,12 @@ class TerminalWorker(luigi.worker.Worker):
         self._terminal.scheduling_errors.append((task, sys.exc_info()[1] or RuntimeError("unexpected error")))
         super()._log_unexpected_error(task)
 
+    def _run_task(self, task_id):
+        task = self._scheduled_tasks.get(task_id)
+        if task is not None and task_id not in self._running_tasks:
+            self._terminal.running(task)
+        return super()._run_task(task_id)
+
     def run(self):
         self._terminal_running = True
         self._terminal.started_running()
@@ -604,7 +634,8 @@ def _run(cmdline_args=None, main_task_cls=None, worker_scheduler_factory=None, u
         events = tempfile.NamedTemporaryFile(prefix="luigi-warehouse-events-", suffix=".jsonl", delete=False)
         events.close()
         os.environ[EVENTS_ENV] = events.name
-        run = Run(console=console, log_file=log_file, events_path=events.name)
+        run = Run(console=console, log_file=log_file, events_path=events.name,
+                  live_status=console.is_terminal and not opts.verbose)
         try:
             result = luigi.interface._schedule_and_run([task], Factory(run))
         except luigi.interface.PidLockAlreadyTakenExit:
@@ -622,6 +653,7 @@ def _run(cmdline_args=None, main_task_cls=None, worker_scheduler_factory=None, u
             _fail(console, f"unexpected error: {one_line(exc)} (traceback in {log_file or 'the log'})",
                   luigi.retcodes.retcode().unhandled_exception)
         finally:
+            run.stop_live()
             os.environ.pop(EVENTS_ENV, None)
         run.summary(result)
         os.unlink(events.name)

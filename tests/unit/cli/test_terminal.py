@@ -92,3 +92,23 @@ def test_optional_pipeline_entity_and_mart_are_checked_only_when_given():
         check_task(Rerun(date=D, pipeline="fakestore", entity="nope"))
     with pytest.raises(ValueError, match="unknown pipeline 'nope'"):
         check_task(Load(date=D, pipeline="nope", entity="carts"))
+
+
+def test_on_a_terminal_a_transient_line_names_the_running_task(tmp_path):
+    extract, load = (t(date=D, pipeline="fakestore", entity="carts") for t in (Extract, Load))
+    out = io.StringIO()
+    (tmp_path / "events.jsonl").write_text("")
+    run = Run(console=Console(file=out, width=200, force_terminal=True, color_system="standard"), log_file=None,
+              events_path=str(tmp_path / "events.jsonl"), live_status=True)
+    run.scheduled(extract, PENDING, True)
+    run.scheduled(load, PENDING, True)
+    run.started_running()
+    run.running(load)
+    run._live.refresh()
+    run.finished_task(extract, DONE, None)
+    run.finished_task(load, DONE, None)
+    run.stop_live()
+    text = out.getvalue()
+    assert "[0/2] running fakestore carts Load" in text
+    assert "\x1b[2K" in text  # the transient line is erased before the task's line is printed
+    assert "fakestore carts" in text and run._live is None
