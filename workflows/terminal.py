@@ -1,6 +1,9 @@
-"""What ``luigi --module workflows …`` prints: one line per finished task, a closing table per
-pipeline, one-line errors with documented exit codes (README, "Exit codes"); Luigi's full log
-goes to a file per run (``[cli] log_dir``), and to the terminal too with ``--verbose``.
+"""What ``luigi --module workflows …`` prints: a line per entity (extract, stage, load), per pipeline
+(audits, marts, views, export, gate) and per day's reports, each printed when the last of its tasks
+finishes, and a line of its own, at once, for a failed task or an audit with a check that did not
+pass; a closing table per pipeline; one-line errors with documented exit codes (README, "Exit
+codes"). Luigi's full log goes to a file per run (``[cli] log_dir``), and to the terminal too with
+``--verbose``. The central scheduler (the visualizer) names tasks ``<pipeline>.<entity|mart>.<Task>``.
 
 ``install()`` (called when the module is imported by the ``luigi`` command) wraps
 ``luigi.interface._run``: it sets up logging, refuses a bad command line before anything is
@@ -30,6 +33,8 @@ from luigi.cmdline_parser import CmdlineParser
 from luigi.scheduler import DONE, FAILED, PENDING
 from luigi.setup_logging import InterfaceLogging
 from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
@@ -110,13 +115,19 @@ class Run:
     events: dict = field(default_factory=dict)      # task_id -> what the task process noted
     expl: dict = field(default_factory=dict)        # task_id -> Luigi's explanation of a failure
     scheduling_errors: list = field(default_factory=list)
+    groups: dict = field(default_factory=lambda: defaultdict(set))  # a line's group (``group_of``) -> task ids
+    waiting: dict = field(default_factory=dict)     # group -> its finished tasks not printed yet
+    live_status: bool = False                       # a transient "running …" line (a terminal, not --verbose)
+    _live: Live | None = None
     _offset: int = 0
+    _several: bool | None = None
 
     # -- called by the worker --------------------------------------------------
     def scheduled(self, task: luigi.Task, status: str, runnable: bool) -> None:
         self.tasks[task.task_id] = task
         if _is_wrapper(task):
             return
+        self.groups[group_of(task)].add(task.task_id)
         if status == DONE:
             self.skipped.add(task.task_id)
         elif status == PENDING and runnable:
@@ -125,12 +136,32 @@ class Run:
     def started_running(self) -> None:
         dates = sorted({d for d in (_date(t) for t in self.tasks.values()) if d})
         span = f"{dates[0]}" if len(dates) == 1 else f"{dates[0]} … {dates[-1]} ({len(dates)} dates)" if dates else ""
-        what = (f": {len(self.planned)} tasks to run, {len(self.skipped)} already done" if self.planned
+        what = (f": {_plural(len(self.planned), 'task')} to run, {len(self.skipped)} already done" if self.planned
                 else ": nothing to run, already done")
         self.console.print(Text.assemble(("luigi-warehouse ", "bold"), span, what
                                          + (f" · log {_short(self.log_file)}" if self.log_file else "")))
+        if self.live_status and self.planned:
+            # the lines below fold several tasks each: say what runs meanwhile, on a line that goes away
+            self._live = Live(Spinner("dots", style="dim"), console=self.console, transient=True,
+                              refresh_per_second=4, redirect_stdout=False, redirect_stderr=False)
+            self._live.start()
+
+    def running(self, task: luigi.Task) -> None:
+        """A task starts: the transient line names it (no-op without one)."""
+        if self._live is None or _is_wrapper(task):
+            return
+        what = " ".join(x for x in (task.param_kwargs.get("pipeline"), _name(task), task.task_family) if x)
+        self._live.update(Spinner("dots", Text(f"[{len(self.finished)}/{len(self.planned)}] running {what}",
+                                               style="dim"), style="dim"))
+
+    def stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
     def finished_task(self, task: luigi.Task, status: str, expl: str | None) -> None:
+        """A failure is printed at once (one line, and its error under it); a success waits until every
+        task of its group that this run planned has finished, then the group prints as one line."""
         if _is_wrapper(task):
             return
         self.finished[task.task_id] = status
@@ -138,33 +169,47 @@ class Run:
         if expl:
             self.expl[task.task_id] = expl
         self._offset = _read_events(self.events_path, self._offset, self.events)
-        self.console.print(self._line(task, status))
+        key = group_of(task)
+        if status != DONE:
+            self.console.print(self._line([task], ok=False))
+            return
+        if _warned(self.events.get(task.task_id, {}), task):
+            self.console.print(self._line([task], ok=True, warn=True))  # a warning: a line of its own, now
+        self.waiting.setdefault(key, []).append(task)
+        if all(t in self.finished for t in self.groups[key] if t in self.planned):
+            self.console.print(self._line(self.waiting.pop(key), ok=True))
+
+    def flush(self) -> None:
+        """Print the groups cut short (a task of theirs failed, or was left to another worker)."""
+        for key in list(self.waiting):
+            self.console.print(self._line(self.waiting.pop(key), ok=True))
 
     # -- rendering ---------------------------------------------------------------
-    def _line(self, task: luigi.Task, status: str) -> Text:
-        event = self.events.get(task.task_id, {})
+    def _line(self, tasks: list, ok: bool, warn: bool = False) -> Text:
+        """One line: progress, ✓/✗, [date,] pipeline, entity / marts / reports, the steps, rows, seconds."""
+        first = tasks[0]
         width = len(str(len(self.planned)))
-        params = task.param_kwargs
-        ok = status == DONE
-        line = Text(f"[{len(self.finished):>{width}}/{len(self.planned)}] ", style="dim")
-        line.append("✓ " if ok else "✗ ", style="green" if ok else "bold red")
-        line.append(f"{str(_date(task) or ''):<10} {params.get('pipeline') or '-':<9} "
-                    f"{_name(task):<30} {task.task_family:<9}")
-        rows = event.get("rows") or {}
-        cells = Text()
-        for key, label in (("in", "in"), ("out", "out"), ("quarantined", "quarantined")):
-            if rows.get(key) is not None:
-                if cells:
-                    cells.append(" · ")
-                cells.append(f"{label} {rows[key]:,}", style="yellow" if key == "quarantined" and rows[key] else "")
-        cells.pad_right(max(0, 36 - len(cells)))
-        line.append(" ")
+        line = Text()
+        line.append(f"[{len(self.finished):>{width}}/{len(self.planned)}] ", style="dim")  # dim: the counter only
+        line.append("! " if warn else "✓ " if ok else "✗ ", style="yellow" if warn else "green" if ok else "bold red")
+        if self.several_dates():
+            line.append(f"{str(_date(first) or ''):<10} ")
+        pipeline = first.param_kwargs.get("pipeline") or ("(reports)" if group_of(first)[0] == "reports" else "-")
+        line.append(f"{pipeline:<9} {_what(tasks):<27} {_steps(tasks):<15} ")
+        cells = _cells(tasks, [self.events.get(t.task_id, {}) for t in tasks])
+        cells.pad_right(max(0, 44 - len(cells)))
         line.append(cells)
-        if event.get("seconds") is not None:
-            line.append(f" {event['seconds']:6.1f} s", style="dim")
+        seconds = [self.events.get(t.task_id, {}).get("seconds") for t in tasks]
+        if any(s is not None for s in seconds):
+            line.append(f" {sum(s or 0 for s in seconds):6.1f} s", style="dim")
         if not ok:
-            line.append(f"\n      {self.failure(task.task_id)}", style="red")
+            line.append(f"\n      {self.failure(first.task_id)}", style="red")
         return line
+
+    def several_dates(self) -> bool:
+        if self._several is None:
+            self._several = len({_date(t) for t in self.tasks.values()} - {None}) > 1
+        return self._several
 
     def failure(self, task_id: str) -> str:
         event = self.events.get(task_id, {})
@@ -174,7 +219,9 @@ class Run:
         return lines[-1].strip() if lines else "failed (see the log)"
 
     def summary(self, result) -> None:
+        self.stop_live()
         self._offset = _read_events(self.events_path, self._offset, self.events)
+        self.flush()
         worker = result.worker
         pipelines: dict[str, dict] = defaultdict(lambda: defaultdict(int))
         for task_id, task in self.tasks.items():
@@ -221,7 +268,7 @@ class Run:
             self.console.print(Text.assemble(("DQ report: ", "bold"), reports))
         elapsed = time.monotonic() - self.started
         failed = sum(1 for s in self.finished.values() if s == FAILED)
-        verdict = (Text(f"FAILED: {failed} task{'s' * (failed != 1)} failed", style="bold red") if failed
+        verdict = (Text(f"FAILED: {_plural(failed, 'task')} failed", style="bold red") if failed
                    else Text("scheduling error", style="bold red") if self.scheduling_errors
                    else Text("OK", style="bold green"))
         verdict.append(f" · {len(self.finished)} run, {len(self.skipped)} already done, {elapsed:.1f} s",
@@ -264,6 +311,114 @@ def _date(task: luigi.Task):
 def _name(task: luigi.Task) -> str:
     params = task.param_kwargs
     return str(params.get("entity") or params.get("mart") or params.get("view") or "")
+
+
+# ── groups: one line per entity, per pipeline's marts and checks, per day's reports ──
+
+ENTITY_STEPS = ("Extract", "Stage", "Load")                                             # one line per entity
+PIPELINE_STEPS = ("Audit", "MartBuild", "Mart", "Refresh", "Export", "Record", "Check")  # one line per pipeline
+REPORT_STEPS = ("DQReport", "KPIReport", "Pack")                                         # one line per day
+_ORDER = {f: i for i, f in enumerate(ENTITY_STEPS + PIPELINE_STEPS + REPORT_STEPS)}
+
+
+def group_of(task: luigi.Task) -> tuple:
+    """The line a finished task is folded into: (date, pipeline, entity) for an entity's extract,
+    stage and load, (date, pipeline) for a pipeline's audits, marts, views, export and checks,
+    (date,) for the day's reports and packs; any other task is a line of its own."""
+    family, params = task.task_family, task.param_kwargs
+    if family in ENTITY_STEPS and params.get("entity"):
+        return ("entity", _date(task), params.get("pipeline"), params["entity"])
+    if family in PIPELINE_STEPS and params.get("pipeline"):
+        return ("pipeline", _date(task), params["pipeline"])
+    if family in REPORT_STEPS:
+        return ("reports", _date(task))
+    return ("task", task.task_id)
+
+
+def _steps(tasks: list) -> str:
+    """The steps a line folds: ``Extract→Audit``, or the one task's family."""
+    families = sorted({t.task_family for t in tasks}, key=lambda f: _ORDER.get(f, -1))
+    return families[0] if len(families) == 1 else f"{families[0]}→{families[-1]}"
+
+
+def _what(tasks: list) -> str:
+    """The line's subject: the entity (or mart, view), or what a pipeline's / the day's line holds."""
+    kind = group_of(tasks[0])[0]
+    if kind in ("entity", "task") or len(tasks) == 1 and kind != "reports" and _name(tasks[0]):
+        return _name(tasks[0])
+    if kind == "pipeline":
+        marts = {t.param_kwargs["mart"] for t in tasks if "mart" in t.param_kwargs}
+        views = {t.param_kwargs["view"] for t in tasks if "view" in t.param_kwargs}
+        parts = [_plural(len(marts), "mart")] if marts else []
+        parts += [_plural(len(views), "view")] if views else []
+        parts += [f.lower() for f in ("Export", "Check") if any(t.task_family == f for t in tasks)]
+        return ", ".join(parts)
+    packs = sum(t.task_family == "Pack" for t in tasks)
+    parts = [n for f, n in (("DQReport", "DQ report"), ("KPIReport", "KPI report")) if any(t.task_family == f for t in tasks)]
+    if len(parts) == 2:
+        parts = ["DQ + KPI reports"]
+    return ", ".join(parts + ([_plural(packs, "pack")] if packs else []))
+
+
+def _cells(tasks: list, events: list[dict]) -> Text:
+    """Rows of a line: in (what the first data step read), out (what the last one wrote),
+    quarantined, and the entity's checks passed / run (yellow when not all passed)."""
+    rows = {t.task_family: e.get("rows") or {} for t, e in zip(tasks, events)}
+    data = [f for f in sorted(rows, key=lambda f: _ORDER.get(f, -1)) if f != "Audit"]
+    cells = Text()
+
+    def add(text: str, warn: bool = False) -> None:
+        if cells:
+            cells.append(" · ")
+        cells.append(text, style="yellow" if warn else "")
+
+    if group_of(tasks[0])[0] in ("pipeline", "reports") and len(tasks) > 1:
+        made = [(e.get("rows") or {}).get("out") or 0 for t, e in zip(tasks, events)
+                if t.task_family in ("MartBuild", "Refresh")]  # mart and view rows for ds
+        if made:
+            add(f"out {sum(made):,}")
+        audits = [e.get("rows") or {} for t, e in zip(tasks, events) if t.task_family == "Audit"]
+        if audits:
+            passed, run = sum(a.get("out") or 0 for a in audits), sum(a.get("in") or 0 for a in audits)
+            add(f"entity checks {passed:,}/{run:,} passed", warn=passed < run)
+        return cells
+    first_in = next((rows[f]["in"] for f in data if rows[f].get("in") is not None), None)
+    if first_in is None and rows.get("Extract", {}).get("out") is not None and len(data) > 1:
+        first_in = rows["Extract"]["out"]
+    last_out = next((rows[f]["out"] for f in reversed(data) if rows[f].get("out") is not None), None)
+    quarantined = [rows[f]["quarantined"] for f in data if rows[f].get("quarantined") is not None]
+    if first_in is not None:
+        add(f"in {first_in:,}")
+    if last_out is not None:
+        add(f"out {last_out:,}")
+    if quarantined:
+        add(f"quarantined {sum(quarantined):,}", warn=sum(quarantined) > 0)
+    audit = rows.get("Audit") or {}
+    if audit.get("in") is not None:
+        add(f"checks {audit.get('out') or 0}/{audit['in']} passed", warn=(audit.get("out") or 0) < audit["in"])
+    return cells
+
+
+def _warned(event: dict, task: luigi.Task) -> bool:
+    """An entity audit with a check that did not pass (a warning, or a failure that holds back marts)."""
+    rows = event.get("rows") or {}
+    return task.task_family == "Audit" and rows.get("in") is not None and (rows.get("out") or 0) < rows["in"]
+
+
+def visual_family(task: luigi.Task) -> str:
+    """The name the central scheduler (and so the visualizer's graph and task list) shows for a task:
+    ``<pipeline>.<entity|mart|view>.<Task>`` or ``<pipeline>.<Task>``; a task without a pipeline keeps
+    its family. Task ids, etl.task_runs, markers and the command line keep the task's family."""
+    params = task.param_kwargs
+    pipeline = params.get("pipeline")
+    if not isinstance(pipeline, str) or not pipeline:
+        return task.task_family
+    scope = _name(task)
+    return f"{pipeline}.{scope}.{task.task_family}" if scope else f"{pipeline}.{task.task_family}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
 
 
 def _short(path: Path | str) -> str:
@@ -342,8 +497,10 @@ class TerminalWorker(luigi.worker.Worker):
         self._terminal_running = False
 
     def _add_task(self, *args, **kwargs):
-        super()._add_task(*args, **kwargs)
         task = self._scheduled_tasks.get(kwargs.get("task_id"))
+        if task is not None and kwargs.get("family"):
+            kwargs["family"] = visual_family(task)  # the visualizer names pipeline and entity / mart
+        super()._add_task(*args, **kwargs)
         if task is None:
             return
         status = kwargs.get("status")
@@ -364,6 +521,12 @@ class TerminalWorker(luigi.worker.Worker):
     def _log_unexpected_error(self, task):
         self._terminal.scheduling_errors.append((task, sys.exc_info()[1] or RuntimeError("unexpected error")))
         super()._log_unexpected_error(task)
+
+    def _run_task(self, task_id):
+        task = self._scheduled_tasks.get(task_id)
+        if task is not None and task_id not in self._running_tasks:
+            self._terminal.running(task)
+        return super()._run_task(task_id)
 
     def run(self):
         self._terminal_running = True
@@ -432,11 +595,11 @@ def check_task(task: luigi.Task) -> None:
     from workflows import pipelines
 
     params = task.param_kwargs
-    if params.get("pipeline") is not None:
+    if params.get("pipeline"):  # empty: not given (Rerun's optional --pipeline / --entity / --mart)
         decl = pipelines.get(params["pipeline"])
-        if params.get("entity") is not None:
+        if params.get("entity"):
             decl.entity(params["entity"])
-        if params.get("mart") is not None:
+        if params.get("mart"):
             decl.mart(params["mart"])
     date = _date(task)
     if date is not None and (problem := config.future_date_problem(date)):
@@ -471,7 +634,8 @@ def _run(cmdline_args=None, main_task_cls=None, worker_scheduler_factory=None, u
         events = tempfile.NamedTemporaryFile(prefix="luigi-warehouse-events-", suffix=".jsonl", delete=False)
         events.close()
         os.environ[EVENTS_ENV] = events.name
-        run = Run(console=console, log_file=log_file, events_path=events.name)
+        run = Run(console=console, log_file=log_file, events_path=events.name,
+                  live_status=console.is_terminal and not opts.verbose)
         try:
             result = luigi.interface._schedule_and_run([task], Factory(run))
         except luigi.interface.PidLockAlreadyTakenExit:
@@ -489,6 +653,7 @@ def _run(cmdline_args=None, main_task_cls=None, worker_scheduler_factory=None, u
             _fail(console, f"unexpected error: {one_line(exc)} (traceback in {log_file or 'the log'})",
                   luigi.retcodes.retcode().unhandled_exception)
         finally:
+            run.stop_live()
             os.environ.pop(EVENTS_ENV, None)
         run.summary(result)
         os.unlink(events.name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import threading
 import time
@@ -9,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import luigi
+import psycopg2
 
 from tests.conftest import luigi_cli, luigi_settings
-from workflows import RangeDaily, RunAll
+from workflows import RangeDaily, RunAll, pipelines
 
 
 
@@ -76,3 +78,31 @@ def test_range_daily_backfills_missing_dates_once(pg_dsn, tmp_path):
         assert RunAll.bulk_complete([start + dt.timedelta(days=i) for i in range(6)]) == [
             start + dt.timedelta(days=i) for i in range(5)
         ]
+
+
+def test_a_whole_day_fits_on_a_screen(pg_dsn, tmp_path):
+    """Every pipeline for one day: one line per entity, one per entity whose audit did not pass,
+    one per pipeline (audits, marts, checks), one for the reports; then the table (issue 12: a screen
+    or two, not a line per task)."""
+    proc = luigi_cli(["RunAll", "--date", "2026-11-20", "--local-scheduler"],
+                     f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n", tmp_path)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-3000:]
+    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM etl.task_runs WHERE status = 'success'")
+        ran = cur.fetchone()[0]
+        cur.execute("SELECT DISTINCT pipeline, entity FROM etl.dq_results WHERE step = 'audit' AND status <> 'pass'")
+        warned = set(cur.fetchall())
+    declared = [(p.name, e) for p in pipelines.PIPELINES.values() for e in p.entities]
+    lines = err.splitlines()
+    progress = [x for x in lines if x.startswith("[")]
+    for pipeline, entity in declared:  # each entity once, its audit on a line of its own only when it warned
+        assert sum(1 for x in progress if re.search(rf"✓ {pipeline} +{entity} +Extract→Load ", x)) == 1, entity
+        assert sum(1 for x in progress if re.search(rf"! {pipeline} +{entity} +Audit ", x)) == ((pipeline, entity) in warned)
+    for p in pipelines.PIPELINES:
+        assert sum(1 for x in progress if re.search(rf"✓ {p} +\d+ marts.* Audit→Check ", x)) == 1, p
+    assert len(progress) == len(declared) + len(warned) + len(pipelines.PIPELINES) + 1
+    assert progress[-1].startswith(f"[{ran}/{ran}] ✓ (reports)")
+    table = 2 + len(pipelines.PIPELINES) + 1  # header, rule, a row per pipeline, the reports
+    assert len(lines) == 1 + len(progress) + 1 + table + 2  # title, lines, blank, table, report path, verdict
+    assert len(lines) < 60 and ran > 150, (len(lines), ran)

@@ -20,11 +20,13 @@ REPO = Path(__file__).resolve().parents[2]
 NOW = int(time.mktime(dt.date(2026, 11, 21).timetuple()))
 
 
-def luigi_in(cwd, args, cfg: str, tmp_path: Path) -> subprocess.CompletedProcess:
+def luigi_in(cwd, args, cfg: str, tmp_path: Path, module: str = "workflows", pythonpath: str = "") -> subprocess.CompletedProcess:
     path = tmp_path / "run.cfg"
     path.write_text(cfg)
     env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_HOME",)}
-    return subprocess.run([sys.executable, "-m", "luigi", "--module", "workflows", *args], cwd=cwd,
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "luigi", "--module", module, *args], cwd=cwd,
                           env={**env, "LUIGI_CONFIG_PATH": str(path)}, capture_output=True, text=True, timeout=300)
 
 
@@ -49,6 +51,11 @@ def broken_api():
 
 FUTURE = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=3)
 ROWS = [  # (mistake, extra config, arguments, exit code, the one line's start)
+    ("malformed setting", "[warehouse]\ndsn = postgresql://u@127.0.0.1:x/db\n", ["RunAll", "--date", "2026-11-20"], 2,
+     "configuration error: [warehouse] dsn: port is not a number: 'x'"),
+    ("missing variable", "[alerts]\nwebhook_url = ${WAREHOUSE_TEST_NO_SUCH_VARIABLE}\n", ["RunAll", "--date", "2026-11-20"],
+     2, "configuration error: [alerts] webhook_url: Config refers to a nonexisting environment variable "
+        "WAREHOUSE_TEST_NO_SUCH_VARIABLE."),
     ("bad date", "", ["RunAll", "--date", "2026-13-01"], 2, "error: RunAll: not a date (YYYY-MM-DD): 2026-13-01"),
     ("future date", "", ["RunAll", "--date", str(FUTURE)], 2, f"error: --date {FUTURE} is in the future"),
     ("unknown pipeline in [runall]", '[runall]\npipelines = ["fakestore", "nope"]\n', ["RunAll", "--date", "2026-11-20"],
@@ -66,7 +73,8 @@ ROWS = [  # (mistake, extra config, arguments, exit code, the one line's start)
 
 @pytest.mark.parametrize("mistake,extra,args,code,line", ROWS, ids=[r[0] for r in ROWS])
 def test_usage_mistakes_are_one_line_and_exit_2(mistake, extra, args, code, line, tmp_path, pg_dsn):
-    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n" + extra
+    warehouse = "" if extra.startswith("[warehouse]") else f"[warehouse]\ndsn = {pg_dsn}\n"
+    cfg = f"{warehouse}[lake]\nroot = {tmp_path / 'lake'}\n" + extra
     proc = luigi_in(REPO, [*args, "--local-scheduler"], cfg, tmp_path)
     assert proc.returncode == code, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines() == [line] or proc.stderr.strip().startswith(line), proc.stderr
@@ -88,6 +96,67 @@ def test_unreachable_scheduler_exits_4(tmp_path, pg_dsn):
     assert proc.returncode == 4, proc.stderr[-2000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("error: cannot reach the central scheduler at http://")
     assert "Traceback" not in proc.stderr
+
+
+class _Slow(_Broken):
+    def do_GET(self):  # noqa: N802
+        time.sleep(8)
+        super().do_GET()
+
+
+def test_the_same_command_twice_exits_10_with_one_line(tmp_path, pg_dsn):
+    """Luigi's pid lock: while a run holds it, the same command exits at once with code 10."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    locks = tmp_path / "locks"
+    cfg = (f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n[core]\nlock_pid_dir = {locks}\n"
+           f"[fakestore]\nbase_url = http://127.0.0.1:{httpd.server_address[1]}\nretries = 0\nread_timeout = 30\n"
+           '[runall]\npipelines = ["fakestore"]\n')
+    (tmp_path / "run.cfg").write_text(cfg)
+    args = [sys.executable, "-m", "luigi", "--module", "workflows", "RunAll", "--date", "2026-11-20", "--local-scheduler"]
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(tmp_path / "run.cfg")}
+    first = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (locks.is_dir() and any(locks.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        assert first.poll() is None  # the first still runs (its source answers slowly)
+    finally:
+        first.communicate(timeout=120)
+        httpd.shutdown()
+    assert second.returncode == 10, second.stderr[-2000:]
+    assert second.stderr.strip().splitlines() == [
+        "error: this command is already running in another process (luigi's pid lock; --no-lock to run anyway)"]
+    assert first.returncode == 30  # the slow source answered HTTP 500 in the end
+
+
+UNEXPECTED = """
+\"\"\"A task with a bug outside complete(), requires() and run(), for one test.\"\"\"
+import luigi
+
+import workflows  # noqa: F401 - the terminal, as under `luigi --module workflows`
+
+
+class Unexpected(luigi.Task):
+    date = luigi.DateParameter()
+
+    def process_resources(self):
+        raise RuntimeError("a bug in process_resources")
+"""
+
+
+def test_anything_unexpected_exits_40_with_one_line_and_the_traceback_in_the_log(tmp_path, pg_dsn):
+    (tmp_path / "unexpected_bug.py").write_text(UNEXPECTED)
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+    proc = luigi_in(REPO, ["Unexpected", "--date", "2026-11-20", "--local-scheduler", "--log-dir", str(tmp_path / "logs")],
+                    cfg, tmp_path, module="unexpected_bug", pythonpath=str(tmp_path))
+    assert proc.returncode == 40, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    (log,) = (tmp_path / "logs").glob("luigi-*.log")
+    errors = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert errors == [f"error: unexpected error: a bug in process_resources (traceback in {log})"], proc.stderr
+    assert "Traceback" in log.read_text() and "a bug in process_resources" in log.read_text()
 
 
 def test_missing_drop_exits_20_with_one_line_per_file(tmp_path, pg_dsn):
@@ -121,9 +190,17 @@ def test_success_prints_the_table_and_the_report_path_even_at_log_level_warning(
                                "--log-dir", str(tmp_path / "logs")], cfg, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stderr.splitlines()
-    assert lines[0].startswith("luigi-warehouse 2026-11-20: 23 tasks to run")
-    assert sum(1 for x in lines if x.startswith("[")) == 23  # one line per task
-    assert lines[-1].startswith("OK · 23 run")
+    with psycopg2.connect(pg_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM etl.task_runs WHERE status = 'success'")
+        ran = cur.fetchone()[0]
+        cur.execute("SELECT count(DISTINCT entity) FROM etl.dq_results WHERE step = 'audit' AND status <> 'pass'")
+        warned = cur.fetchone()[0]
+    assert lines[0].startswith(f"luigi-warehouse 2026-11-20: {ran} tasks to run")
+    progress = [x for x in lines if x.startswith("[")]
+    # a line per entity (extract → load), per entity whose audit did not pass, for the pipeline, for the reports
+    assert len(progress) == 3 + warned + 1 + 1, proc.stderr
+    assert progress[-1].startswith(f"[{ran}/{ran}] ✓ (reports)")
+    assert lines[-1].startswith(f"OK · {ran} run")
     report = tmp_path / "lake" / "reports" / "dq" / "ds=2026-11-20" / "dq_report_2026-11-20.xlsx"
     assert report.is_file() and f"DQ report: {report}" in proc.stderr
     assert len(list((tmp_path / "logs").glob("luigi-*.log"))) == 1
@@ -140,3 +217,50 @@ def test_range_daily_runs_oldest_date_first(tmp_path, pg_dsn):
     assert [d for d, _, _ in spans] == [dt.date(2026, 11, d) for d in (17, 18, 19)]
     for (_, _, end), (_, start, _) in zip(spans, spans[1:]):
         assert end <= start  # a date's tasks all finished before the next date's first task started
+
+
+BUGGY = """
+\"\"\"A pipeline declared with a bug, for one test: ``luigi --module buggy_pipeline …``.\"\"\"
+import pyarrow as pa
+
+from workflows import pipelines
+from workflows.config import Source
+from workflows.declarations import Column, Drop, Entity, Mart, Pipeline
+
+
+class buggy(Source):  # noqa: N801 - the settings section [buggy]
+    pass
+
+
+SHOPS = Entity("shops", {schema!r}, Drop("shops_{{yyyymmdd}}.csv"), key=("shop_id",),
+               columns=(Column("shop_id", pa.int64(), "shop_id"),))
+pipelines.PIPELINES["buggy"] = Pipeline("buggy", {{"shops": SHOPS}},
+                                        {{"daily": Mart("daily", {sql!r}, {reads!r})}}, settings=buggy)
+"""
+BUGS = [  # (the bug, the mart's entities, its checks file or None, the one error line)
+    ("a mart reads an undeclared entity", ("ghost",), None,
+     "error: Audit: pipeline 'buggy' has no entity 'ghost'; known: shops"),
+    ("a mart's checks file does not parse", ("shops",), "{not json",
+     "error: MartBuild: {tmp}/daily.checks.json: not valid JSON: Expecting property name enclosed in double quotes"),
+]
+
+
+@pytest.mark.parametrize("bug,reads,checks,line", BUGS, ids=[b[0] for b in BUGS])
+def test_a_task_whose_complete_or_requires_raises_exits_35_with_one_line(bug, reads, checks, line, tmp_path, pg_dsn):
+    """Row 35: a bug in a declaration makes a task's complete() or requires() raise while the graph is
+    scheduled; nothing runs, and the one line names the task and the exception."""
+    (tmp_path / "shops.json").write_text('{"type": "object", "properties": {"shop_id": {"type": "integer"}}}')
+    (tmp_path / "daily.sql").write_text("SELECT 0;")
+    if checks is not None:
+        (tmp_path / "daily.checks.json").write_text(checks)
+    (tmp_path / "buggy_pipeline.py").write_text(BUGGY.format(schema=str(tmp_path / "shops.json"),
+                                                             sql=str(tmp_path / "daily.sql"), reads=reads))
+    cfg = f"[warehouse]\ndsn = {pg_dsn}\n[lake]\nroot = {tmp_path / 'lake'}\n"
+    proc = luigi_in(REPO, ["Mart", "--pipeline", "buggy", "--mart", "daily", "--date", "2026-11-20", "--local-scheduler"],
+                    cfg, tmp_path, module="buggy_pipeline", pythonpath=str(tmp_path))
+    assert proc.returncode == 35, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    errors = [x for x in proc.stderr.splitlines() if x.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(line.format(tmp=tmp_path)), proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1].startswith("scheduling error · 0 run"), proc.stderr
+    assert not (tmp_path / "lake").exists()  # nothing ran
