@@ -175,7 +175,10 @@ def wait_for(predicate, timeout: float, proc):
     return False
 
 
-def test_a_rerun_killed_mid_run_is_repaired_by_the_next_run(env, tmp_path, only_content):
+@pytest.mark.parametrize("kill_after", [1, 6, 12])
+def test_a_rerun_killed_mid_run_is_repaired_by_the_next_run(env, tmp_path, only_content, kill_after):
+    """SIGKILL the luigi process once ``kill_after`` redone tasks have written their markers (a load,
+    a mart build, the checks): the next task is running then."""
     settings, full = three_days(env, tmp_path)
     try:
         correct_ga4(tmp_path / "landing" / f"ga4_events_{D:%Y%m%d}.csv", full)
@@ -189,9 +192,9 @@ def test_a_rerun_killed_mid_run_is_repaired_by_the_next_run(env, tmp_path, only_
                                 cwd=REPO, env={**os.environ, "LUIGI_CONFIG_PATH": str(cfg)},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
-            # the invalidation committed and a first redone task wrote its marker: tasks are running now
-            assert wait_for(lambda: env.query("SELECT count(*) FROM etl.partition_markers WHERE seq > %s", (top,))[0][0] > 0,
-                            120, proc), "the rerun did not start redoing tasks"
+            # the invalidation committed and redone tasks wrote their markers: the next one is running now
+            assert wait_for(lambda: env.query("SELECT count(*) FROM etl.partition_markers WHERE seq > %s",
+                                              (top,))[0][0] >= kill_after, 120, proc), "the rerun ended before the kill"
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(30)
@@ -201,6 +204,8 @@ def test_a_rerun_killed_mid_run_is_repaired_by_the_next_run(env, tmp_path, only_
         ms = markers(env)
         present = {t for (t, d) in ms if d == D}
         assert planned - present, "killed after every task was redone: the test did not crash mid-run"
+        print(f"\nkilled with {len(planned & present)} of {len(planned)} invalidated markers written again: "
+              f"{sorted(planned & present)}")
         # every planned marker is gone or newer than the invalidation; none left from before it
         assert all(ms[(t, D)][0] > top for t in planned & present)
         # a marker that is there describes data that is there: the re-landed file is the corrected drop

@@ -157,8 +157,9 @@ class Rerun(luigi.Task):
     start = _OptionalDate(default=None, description="First ds of a range")
     stop = _OptionalDate(default=None, description="Day after the last ds of a range (exclusive)")
     pipeline = luigi.Parameter(default="", description="Only this pipeline (default: every enabled one)")
-    entity = luigi.Parameter(default="", description="Only this entity of the pipeline (and what reads it)")
-    mart = luigi.Parameter(default="", description="Only this mart of the pipeline (and what reads it)")
+    # None when not given (not ""): the command line's check of a root task's entity/mart skips them then
+    entity = luigi.OptionalParameter(default=None, description="Only this entity of the pipeline (and what reads it)")
+    mart = luigi.OptionalParameter(default=None, description="Only this mart of the pipeline (and what reads it)")
     dry_run = luigi.BoolParameter(default=False, description="Print what would be redone; change nothing")
     trust_landed = luigi.BoolParameter(default=False, description="With --from after extract: redo from the landed "
                                        "data even when the drop file differs from it (default: land it again)")
@@ -188,7 +189,7 @@ class Rerun(luigi.Task):
             raise ValueError(f"--mart starts at the mart step, not --from {self.step}")
         plans, notes = {}, []
         for d in self.dates():
-            plans[d], n = plan(d, self.pipeline, self.entity, self.mart, self.step, self.trust_landed)
+            plans[d], n = plan(d, self.pipeline, self.entity or "", self.mart or "", self.step, self.trust_landed)
             notes += n
         return plans, notes
 
