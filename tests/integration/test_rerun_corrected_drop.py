@@ -140,6 +140,7 @@ def test_rerun_from_load_after_a_corrected_ga4_drop(env, tmp_path, capsys):
         assert markers(env) == before_markers  # dry runs changed nothing
 
         build(Rerun(date=D, pipeline="content", **{"from": "load"}))
+        assert capsys.readouterr().out.count("note: content/ga4_events: the drop") == 1  # said once, in one line
         assert env.read_lake(f"raw/content/ga4_events/ds={D}/ga4_events.csv") == drop.read_bytes()  # landed again
         model = assert_converged(env, DATES)  # every content mart = the recomputation from the landed CSVs
         after = marts(env)

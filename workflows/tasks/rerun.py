@@ -8,7 +8,11 @@ then exactly those tasks run. The data stays until each task replaces it with it
 own transaction, so a crash at any point leaves markers that are missing (the next run rebuilds
 them) or fresh (their data was replaced with them). Without ``--from`` it redoes from extract, but a
 snapshot source (an API serving only now) is not fetched again for a past ds: it starts from the
-landed raw file (stage) and says so. ``--dry-run`` prints the tasks it would redo and changes nothing.
+landed raw file (stage) and says so. From a later step (``--from stage|load|mart|check``) it first
+compares each concerned file drop with the file that was landed (bytes and sha256 in the raw meta):
+a corrected drop is said in one line and that entity starts from extract, so the correction is
+landed (``--trust-landed`` keeps the landed data). ``--dry-run`` prints the tasks it would redo and
+changes nothing.
 """
 from __future__ import annotations
 
@@ -197,9 +201,14 @@ class Rerun(luigi.Task):
         return self._finished
 
     def run(self):
-        plans, notes = self.plans()
-        for note in notes:
+        resumed = hasattr(self, "_planned")  # luigi runs run() again once the yielded tasks are done
+        if not resumed:  # planned once: on resuming, a re-landed drop no longer differs
+            self._planned = self.plans()
+        plans, notes = self._planned
+        for note in notes if not resumed else ():
             report_status(self, note)
+            if not self.dry_run:
+                print(f"note: {note}", flush=True)
         if self.dry_run:
             for d, tasks in plans.items():
                 print(f"Rerun ds={d}: would redo {len(tasks)} tasks")
