@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import luigi
@@ -30,7 +32,7 @@ from tests.integration.test_content_oracle import ga4_row, records
 from tests.integration.test_content_pipeline import DATES, assert_converged, landing, marts, raw_files
 from workflows import Rerun, RunAll
 
-pytestmark = pytest.mark.parametrize("env", ["local"], indirect=True)
+LOCAL = pytest.mark.parametrize("env", ["local"], indirect=True)
 D = DATES[-1]
 CONTENT_TABLES = {"staging.content_ga4_events", "staging.content_gam_delivery", "staging.content_cms_articles",
                   "mart.article_daily_metrics", "mart.ad_daily_revenue"}
@@ -120,6 +122,7 @@ def three_days(env, tmp_path):
     return settings, full
 
 
+@LOCAL
 def test_rerun_from_load_after_a_corrected_ga4_drop(env, tmp_path, capsys):
     settings, full = three_days(env, tmp_path)
     try:
@@ -176,6 +179,7 @@ def wait_for(predicate, timeout: float, proc):
     return False
 
 
+@LOCAL
 @pytest.mark.parametrize("kill_after", [1, 6, 12])
 def test_a_rerun_killed_mid_run_is_repaired_by_the_next_run(env, tmp_path, only_content, kill_after):
     """SIGKILL the luigi process once ``kill_after`` redone tasks have written their markers (a load,
@@ -228,3 +232,30 @@ def test_a_rerun_killed_mid_run_is_repaired_by_the_next_run(env, tmp_path, only_
 def only_content():
     with luigi_settings({"runall": {"pipelines": '["content"]'}}):
         yield
+
+
+@pytest.mark.parametrize("env", ["s3"], indirect=True)
+def test_a_corrected_drop_under_an_s3_prefix_is_seen(env, tmp_path, only_content):
+    """The same comparison for drops in an s3:// landing prefix (moto's S3 server over HTTP)."""
+    client, bucket = env.s3
+    day = DATES[0]
+    drops = landing(tmp_path / "landing")
+    for entity, body in drops[day].items():
+        client.put_object(Bucket=bucket, Key=f"landing/{entity}_{day:%Y%m%d}.csv", Body=body)
+    with luigi_settings({"content": {"landing": f"s3://{bucket}/landing"}}):
+        build(RunAll(date=day))
+        key = f"landing/gam_delivery_{day:%Y%m%d}.csv"
+        client.put_object(Bucket=bucket, Key=key, Body=drops[day]["gam_delivery"] + b"\n")  # one more byte
+        out = dry_run(day, "stage")
+        assert f"note: content/gam_delivery: the drop s3://{bucket}/{key}" in out and "rerun starts from extract" in out
+        assert "extract/content/gam_delivery" in out and "extract/content/ga4_events" not in out
+        client.put_object(Bucket=bucket, Key=key, Body=drops[day]["gam_delivery"])  # the landed bytes again
+        out = dry_run(day, "stage")
+        assert "note:" not in out and "extract/content" not in out and "stage/content/gam_delivery" in out
+
+
+def dry_run(day: dt.date, step: str) -> str:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        build(Rerun(date=day, pipeline="content", dry_run=True, **{"from": step}))
+    return buf.getvalue()
