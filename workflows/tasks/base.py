@@ -58,11 +58,14 @@ def _upstream_from_graph(task: luigi.Task) -> bool | None:
     """Whether every marker ``task`` depends on (transitively) is fresh, from one freshness query over the
     day's graph, reused while the ds's markers are the same (a one-row digest per call); None when the
     task is not a node of RunAll's graph (the tasks' own ``complete`` are asked then)."""
-    ds = getattr(task, "date", None)
-    if _day_graph is None or ds is None:
+    if _day_graph is None:
+        return None
+    try:
+        marker = marker_of(task)
+    except AttributeError:  # a task without a partition marker
         return None
     nodes, edges, order = _day_graph()
-    target = marker_of(task).target
+    target, ds = marker.target, marker.ds
     if target not in nodes:
         return None
     conn = warehouse.shared()
@@ -88,7 +91,9 @@ def _with_upstream(own):
                     seen[key] = False
                 else:
                     upstream = _upstream_from_graph(self)
-                    seen[key] = upstream if upstream is not None else all(t.complete() for t in flatten(self.requires()))
+                    if upstream is None:  # not in RunAll's graph: ask what it requires
+                        upstream = all(t.complete() for t in flatten(self.requires()))
+                    seen[key] = upstream
             return seen[key]
         finally:
             if top is not None:
