@@ -71,10 +71,30 @@ def drop_changed(decl: Pipeline, entity: str, ds: dt.date) -> str | None:
             if not local.is_file():
                 return None
         size, sha = _sha256(local)
-    if (size, sha) == (meta.get("bytes"), meta.get("sha256")):
-        return None
-    return (f"{decl.name}/{entity}: the drop {uri} ({size:,} bytes, sha256 {sha[:12]}) is not the landed file "
+        if (size, sha) == (meta.get("bytes"), meta.get("sha256")):
+            return None
+        gone = _lines_gone(decl, entity, ds, local) if decl.entity(entity).merge_sql else 0
+    note = (f"{decl.name}/{entity}: the drop {uri} ({size:,} bytes, sha256 {sha[:12]}) is not the landed file "
             f"({meta.get('bytes', 0):,} bytes, sha256 {str(meta.get('sha256'))[:12]}): rerun starts from extract")
+    if gone:
+        note += (f"; {gone:,} lines of the landed file are not in the drop, and the merge into "
+                 f"staging.{decl.staging_table(entity)} is insert-only: their rows stay (remove them by hand)")
+    return note
+
+
+def _lines(path, header: bool) -> set[bytes]:
+    with open(path, "rb") as f:
+        if header:
+            next(f, None)
+        return {hashlib.sha256(line.rstrip(b"\r\n")).digest() for line in f if line.strip()}
+
+
+def _lines_gone(decl: Pipeline, entity: str, ds: dt.date, drop: Path) -> int:
+    """How many distinct lines of the landed raw file the new drop no longer holds (a merge entity keeps
+    their rows: its merge only adds what a file delivers)."""
+    header = decl.entity(entity).format == "csv"
+    with layout.raw(decl.name, entity, ds, decl.entity(entity).raw_filename).local_path() as landed:
+        return len(_lines(landed, header) - _lines(drop, header))
 
 
 def roots(date: dt.date, pipeline: str, entity: str, mart: str, step: str,
