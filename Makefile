@@ -73,12 +73,12 @@ status: $(STAMP)
 	$(BIN)/python -m workflows.status $(if $(DAYS),--days $(DAYS)) $(if $(FAILED),--failed) $(if $(DATE_STATE),--date $(DATE_STATE))
 
 ## Redo a day from one step, with everything downstream (workflows/tasks/rerun.py):
-## make rerun DATE=D [PIPELINE=p] [ENTITY=e | MART=m] [FROM=extract|stage|load|mart|check] [DRY_RUN=1]
+## make rerun DATE=D [PIPELINE=p] [ENTITY=e | MART=m] [FROM=extract|stage|load|mart|check] [DRY_RUN=1] [TRUST_LANDED=1]
 .PHONY: rerun
 rerun: $(STAMP)
 	$(BIN)/luigi --module workflows Rerun --date $(DATE) $(if $(PIPELINE),--pipeline $(PIPELINE)) \
 		$(if $(ENTITY),--entity $(ENTITY)) $(if $(MART),--mart $(MART)) $(if $(FROM),--from $(FROM)) \
-		$(if $(DRY_RUN),--dry-run) --local-scheduler
+		$(if $(DRY_RUN),--dry-run) $(if $(TRUST_LANDED),--trust-landed) --local-scheduler
 
 ## Stop the embedded PostgreSQL of [warehouse] pgdata (refused while a run uses it: FORCE=1).
 stop: | $(STAMP)

@@ -139,6 +139,36 @@ def freshness(conn, nodes: dict[str, str | None], edges: Iterable[tuple[str, str
     return out
 
 
+# Exactly what freshness reads of a ds (target, seq, code_version of every marker), as one short digest.
+_DS_VERSION = """
+SELECT count(*), md5(coalesce(string_agg(target || '|' || seq || '|' || coalesce(code_version, '-'), ','
+                                         ORDER BY target), ''))
+  FROM etl.partition_markers WHERE ds = %s
+"""
+
+
+def ds_version(conn, ds: dt.date) -> tuple:
+    """A digest of every marker of ``ds`` as freshness reads it (target, seq, code version): equal
+    digests give equal freshness, so it keys a cache of the ds's freshness. One indexed query."""
+    with conn.cursor() as cur:
+        cur.execute(_DS_VERSION, (ds,))
+        return tuple(cur.fetchone())
+
+
+def fresh_upstream(conn, nodes: dict[str, str | None], edges: Iterable[tuple[str, str]],
+                   order: Sequence[str], ds: dt.date) -> dict[str, bool]:
+    """target -> True when every marker it depends on (its inputs, transitively) is fresh on ``ds``;
+    ``order``: the targets, inputs first. One query (``freshness``)."""
+    states = freshness(conn, nodes, edges, [ds])
+    reads: dict[str, list[str]] = {t: [] for t in nodes}
+    for target, inp in edges:
+        reads[target].append(inp)
+    ok: dict[str, bool] = {}
+    for t in order:
+        ok[t] = all(states[(ds, i)][0] == "done" and ok[i] for i in reads[t])
+    return ok
+
+
 _PRESENT = """
 SELECT ds FROM etl.partition_markers WHERE target = ANY(%s) AND ds = ANY(%s)
  GROUP BY ds HAVING count(DISTINCT target) = %s

@@ -1,6 +1,6 @@
 """Luigi workflows: ``luigi --module workflows RunAll --date 2026-11-20``.
 
-Public tasks: RunAll, DQReport, KPIReport, Pack, and the generic tasks Extract, Stage, Load,
+Public tasks: RunAll, DQReport, KPIReport, Pack, Rerun, Status, and the generic tasks Extract, Stage, Load,
 Mart, Refresh, Export, Check. RangeDaily is imported so ``luigi --module workflows RangeDaily --of RunAll …``
 resolves.
 """
@@ -27,6 +27,7 @@ from workflows.tasks.report import DQReport  # noqa: E402
 from workflows.tasks.rerun import Rerun  # noqa: E402
 from workflows.tasks.runall import RunAll  # noqa: E402
 from workflows.tasks.stage import Stage  # noqa: E402
+from workflows.status import Status  # noqa: E402
 
 __all__ = ["RunAll", "Extract", "Stage", "Load", "Mart", "Refresh", "Export", "Check", "DQReport", "KPIReport", "Pack",
-           "RangeDaily", "Rerun"]
+           "RangeDaily", "Rerun", "Status"]

@@ -1,11 +1,22 @@
-"""``make status``: the latest task runs and the state of recent partitions, from etl.task_runs.
+"""``make status``: the latest task runs (etl.task_runs), and the state of every partition of a date or range.
 
 Usage: python -m workflows.status [--days N] [--failed]   (make status DAYS=N FAILED=1)
+       python -m workflows.status --date D[:D2]           (make status DATE_STATE=D[:D2]; D2 exclusive)
+       luigi --module workflows Status --date D [--stop D2] [--all] --local-scheduler   (the same, as a task)
+
+A partition (a RunAll marker target on a ds) is ``done``, ``stale`` — ``code changed`` (made by
+another code version), ``input newer: …`` (an input was re-materialised after it) or ``upstream
+redone: …`` (its own marker is fresh, but an input is stale or missing, so the next run redoes it
+after that input) — or ``missing``. Read with one query (targets.freshness) whatever the range.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+
+import luigi
+from luigi.parameter import OptionalParameterMixin
 
 from workflows import warehouse
 
@@ -34,24 +45,69 @@ def _print(rows, header) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
 
 
-def partitions(spec: str) -> int:
-    """Every RunAll target's state for a date or range, from one query (targets.freshness)."""
-    import datetime as dt
-
+def states(dates: list[dt.date]) -> dict[tuple[dt.date, str], tuple[str, str]]:
+    """(ds, target) -> (state, why) for every RunAll target on ``dates``: the markers' own freshness
+    (one query), then ``upstream redone`` for a fresh marker whose inputs (transitively) will be redone."""
     from targets import freshness
-    from workflows.tasks.runall import day_graph
+    from workflows.tasks.runall import day_graph, topological
 
-    first, _, stop = spec.partition(":")
-    start = dt.date.fromisoformat(first)
-    end = dt.date.fromisoformat(stop) if stop else start + dt.timedelta(days=1)
-    dates = [start + dt.timedelta(days=i) for i in range((end - start).days)]
     nodes, edges = day_graph()
-    states = freshness(warehouse.shared(), nodes, edges, dates)
-    rows = [(d, t, st, why) for (d, t), (st, why) in sorted(states.items())]
+    out = freshness(warehouse.shared(), nodes, edges, dates)
+    reads: dict[str, list[str]] = {t: [] for t in nodes}
+    for target, inp in edges:
+        reads[target].append(inp)
+    order = topological(nodes, set(edges))
+    for d in dates:
+        for t in order:  # inputs first: their final state is known when a reader is looked at
+            redone = sorted(i for i in reads[t] if out[(d, i)][0] != "done")
+            if out[(d, t)][0] == "done" and redone:
+                out[(d, t)] = ("stale", "upstream redone: " + ", ".join(redone))
+    return out
+
+
+def date_range(start: dt.date, stop: dt.date | None) -> list[dt.date]:
+    end = stop or start + dt.timedelta(days=1)
+    if end <= start:
+        raise ValueError(f"the stop date {end} must be after {start} (stop is exclusive)")
+    return [start + dt.timedelta(days=i) for i in range((end - start).days)]
+
+
+def partitions(spec: str, show_done: bool = False) -> int:
+    """Print every RunAll target's state for ``D`` or ``D1:D2`` (D2 exclusive): a count line, then the
+    targets not done (all of them with ``show_done``, or when everything is done)."""
+    first, _, stop = spec.partition(":")
+    dates = date_range(dt.date.fromisoformat(first), dt.date.fromisoformat(stop) if stop else None)
+    rows = [(d, t, st, why) for (d, t), (st, why) in sorted(states(dates).items())]
     counts = {k: sum(r[2] == k for r in rows) for k in ("done", "stale", "missing")}
     print(f"Partitions {spec}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    _print([r for r in rows if r[2] != "done"] or rows, ("ds", "target", "state", "why"))
+    _print([r for r in rows if show_done or r[2] != "done"] or rows, ("ds", "target", "state", "why"))
     return 0
+
+
+class _OptionalDate(OptionalParameterMixin, luigi.DateParameter):
+    expected_type = dt.date
+
+
+class Status(luigi.Task):
+    """Print what is done, stale (and why) or missing for a date or range; changes nothing. Runs every
+    time it is asked (never complete beforehand)."""
+
+    date = luigi.DateParameter(description="The ds (or the first of a range)")
+    stop = _OptionalDate(default=None, description="Day after the last ds of a range (exclusive)")
+    all = luigi.BoolParameter(default=False, description="List the done targets too")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._finished = False
+
+    def complete(self) -> bool:
+        return self._finished
+
+    def run(self):
+        date_range(self.date, self.stop)  # a bad range fails here, in one line
+        partitions(f"{self.date}:{self.stop}" if self.stop else str(self.date), show_done=self.all)
+        sys.stdout.flush()
+        self._finished = True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     args.add_argument("--failed", action="store_true", help="only the failed runs (up to 200)")
     args.add_argument("--date", help="partition state of this ds (or --date D1:D2, stop exclusive): done / stale (why) / missing")
+    args.add_argument("--all", action="store_true", help="with --date: list the done targets too")
     opts = args.parse_args(argv)
     if opts.date:
-        return partitions(opts.date)
+        return partitions(opts.date, show_done=opts.all)
     if opts.days < 1:
         args.error(f"--days must be at least 1, not {opts.days}")
     try:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
+from typing import Callable
 
 import luigi
 from luigi.task import flatten
 
 from targets import PartitionMarker
-from workflows import pipelines
+from targets.markers import ds_version, fresh_upstream
+from workflows import pipelines, warehouse
 from workflows.declarations import Entity, Mart, Pipeline
 
 log = logging.getLogger("luigi-interface")
@@ -40,6 +42,41 @@ def input_targets(task: luigi.Task) -> list[str]:
 
 _SEEN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("complete_seen", default=None)
 
+# RunAll's day graph (nodes: target -> code version, edges, targets inputs first), given by
+# workflows.tasks.runall (which imports this module) through ``use_day_graph``.
+_day_graph: Callable[[], tuple[dict, set, list]] | None = None
+_fresh: dict[tuple, tuple[dict, tuple, dict[str, bool]]] = {}
+
+
+def use_day_graph(provider: Callable[[], tuple[dict, set, list]]) -> None:
+    """Answer "is everything upstream complete" from RunAll's graph: ``provider()`` gives (nodes, edges, order)."""
+    global _day_graph
+    _day_graph = provider
+
+
+def _upstream_from_graph(task: luigi.Task) -> bool | None:
+    """Whether every marker ``task`` depends on (transitively) is fresh, from one freshness query over the
+    day's graph, reused while the ds's markers are the same (a one-row digest per call); None when the
+    task is not a node of RunAll's graph (the tasks' own ``complete`` are asked then)."""
+    if _day_graph is None:
+        return None
+    try:
+        marker = marker_of(task)
+    except AttributeError:  # a task without a partition marker
+        return None
+    nodes, edges, order = _day_graph()
+    target, ds = marker.target, marker.ds
+    if target not in nodes:
+        return None
+    conn = warehouse.shared()
+    key, version = (id(nodes), ds), ds_version(conn, ds)
+    cached = _fresh.get(key)
+    if cached is None or cached[0] is not nodes or cached[1] != version:
+        if len(_fresh) > 64:
+            _fresh.clear()
+        cached = _fresh[key] = (nodes, version, fresh_upstream(conn, nodes, edges, order, ds))
+    return cached[2][target]
+
 
 def _with_upstream(own):
     def complete(self) -> bool:
@@ -50,7 +87,13 @@ def _with_upstream(own):
         try:
             key = self.task_id
             if key not in seen:
-                seen[key] = bool(own(self)) and all(t.complete() for t in flatten(self.requires()))
+                if not own(self):
+                    seen[key] = False
+                else:
+                    upstream = _upstream_from_graph(self)
+                    if upstream is None:  # not in RunAll's graph: ask what it requires
+                        upstream = all(t.complete() for t in flatten(self.requires()))
+                    seen[key] = upstream
             return seen[key]
         finally:
             if top is not None:
@@ -64,8 +107,13 @@ class UpstreamComplete:
     """A task is complete only when its own target is done *and* everything it requires is complete,
     transitively: so when an upstream partition will be redone in this run (a stale audit, a rebuilt
     load), what reads it is scheduled too, instead of being found stale only at run time. The own
-    check comes first (most incomplete tasks stop there); within one top-level ``complete()`` call
-    every task is asked once. A subclass's own ``complete`` is wrapped the same way."""
+    check comes first (most incomplete tasks stop there). For a task of RunAll's graph "everything
+    upstream" is read from one freshness query of the day's markers (the criterion of
+    ``RunAll.complete``: every input marker, transitively, present, made by the current code and not
+    older than its own inputs), reused while the day's markers are the same (a digest of what that
+    query reads); other tasks ask what
+    they require (each task once per top-level ``complete()`` call). A subclass's own ``complete``
+    is wrapped the same way."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

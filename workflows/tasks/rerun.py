@@ -8,18 +8,28 @@ then exactly those tasks run. The data stays until each task replaces it with it
 own transaction, so a crash at any point leaves markers that are missing (the next run rebuilds
 them) or fresh (their data was replaced with them). Without ``--from`` it redoes from extract, but a
 snapshot source (an API serving only now) is not fetched again for a past ds: it starts from the
-landed raw file (stage) and says so. ``--dry-run`` prints the tasks it would redo and changes nothing.
+landed raw file (stage) and says so. From a later step (``--from stage|load|mart|check``) it first
+compares each concerned file drop with the file that was landed (bytes and sha256 in the raw meta):
+a corrected drop is said in one line and that entity starts from extract, so the correction is
+landed (``--trust-landed`` keeps the landed data). ``--dry-run`` prints the tasks it would redo and
+changes nothing.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import tempfile
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import luigi
 from luigi.parameter import OptionalParameterMixin
 
-from workflows import pipelines, warehouse
+from targets.lake import s3_client
+from workflows import layout, pipelines, warehouse
+from workflows.declarations import Drop, Pipeline
 from workflows.tasks.base import report_status
 from workflows.tasks.extract import snapshot_too_old
 from workflows.tasks.runall import RunAll, graph
@@ -27,18 +37,90 @@ from workflows.tasks.runall import RunAll, graph
 STEPS = ("extract", "stage", "load", "mart", "check")
 
 
-def roots(date: dt.date, pipeline: str, entity: str, mart: str, step: str) -> tuple[list[str], list[str]]:
-    """The marker targets a rerun starts from on ``date``, and notes (snapshot sources kept)."""
+def _sha256(path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def drop_changed(decl: Pipeline, entity: str, ds: dt.date) -> str | None:
+    """Why the entity's drop for ``ds`` in the landing folder (or s3:// prefix) is no longer the file that
+    was landed (bytes and sha256 recorded in the raw file's meta), or None: same file, no drop there,
+    nothing landed yet, not a file drop, or generated drops (deterministic per seed and ds)."""
+    source = decl.entity(entity).source
+    root = decl.drops().strip() if isinstance(source, Drop) and decl.drops else ""
+    if not root:
+        return None
+    meta_file = layout.raw(decl.name, entity, ds, f"{decl.entity(entity).raw_filename}.meta.json")
+    if not meta_file.exists():
+        return None
+    meta = json.loads(meta_file.read_bytes())
+    name = source.name(ds)
+    with tempfile.TemporaryDirectory(prefix="rerun-drop-") as tmp:
+        if root.startswith("s3://"):
+            uri = f"{root.rstrip('/')}/{name}"
+            if not s3_client().exists(uri):
+                return None
+            local = Path(tmp) / name
+            s3_client().get(uri, str(local))
+        else:
+            uri = local = Path(root) / name
+            if not local.is_file():
+                return None
+        size, sha = _sha256(local)
+        if (size, sha) == (meta.get("bytes"), meta.get("sha256")):
+            return None
+        gone = _lines_gone(decl, entity, ds, local) if decl.entity(entity).merge_sql else 0
+    note = (f"{decl.name}/{entity}: the drop {uri} ({size:,} bytes, sha256 {sha[:12]}) is not the landed file "
+            f"({meta.get('bytes', 0):,} bytes, sha256 {str(meta.get('sha256'))[:12]}): rerun starts from extract")
+    if gone:
+        note += (f"; {gone:,} lines of the landed file are not in the drop, and the merge into "
+                 f"staging.{decl.staging_table(entity)} is insert-only: their rows stay (remove them by hand)")
+    return note
+
+
+def _lines(path, header: bool) -> set[bytes]:
+    with open(path, "rb") as f:
+        if header:
+            next(f, None)
+        return {hashlib.sha256(line.rstrip(b"\r\n")).digest() for line in f if line.strip()}
+
+
+def _lines_gone(decl: Pipeline, entity: str, ds: dt.date, drop: Path) -> int:
+    """How many distinct lines of the landed raw file the new drop no longer holds (a merge entity keeps
+    their rows: its merge only adds what a file delivers)."""
+    header = decl.entity(entity).format == "csv"
+    with layout.raw(decl.name, entity, ds, decl.entity(entity).raw_filename).local_path() as landed:
+        return len(_lines(landed, header) - _lines(drop, header))
+
+
+def roots(date: dt.date, pipeline: str, entity: str, mart: str, step: str,
+          trust_landed: bool = False) -> tuple[list[str], list[str]]:
+    """The marker targets a rerun starts from on ``date``, and notes (snapshot sources kept; changed
+    drops landed again unless ``trust_landed``)."""
     out, notes = [], []
     chosen = [pipelines.get(pipeline)] if pipeline else pipelines.enabled()
     for decl in chosen:
         p = decl.name
         if mart:
             out.append(f"build/{p}/{decl.mart(mart).name}")
+            if not trust_landed:
+                for e in decl.mart(mart).entities:
+                    why = drop_changed(decl, e, date)
+                    if why:
+                        notes.append(why)
+                        out.append(f"extract/{p}/{e}")
             continue
         entities = [decl.entity(entity).name] if entity else list(decl.entities)
         for e in entities:
             first = step or "extract"
+            why = None if first == "extract" or trust_landed else drop_changed(decl, e, date)
+            if why:
+                notes.append(why)
+                out.append(f"extract/{p}/{e}")
             if first == "extract" and snapshot_too_old(decl, e, date):
                 notes.append(f"{p}/{e} is a snapshot source: ds {date} is not fetched again, "
                              f"rerun starts from the landed raw file (stage)")
@@ -54,13 +136,14 @@ def roots(date: dt.date, pipeline: str, entity: str, mart: str, step: str) -> tu
     return out, notes
 
 
-def plan(date: dt.date, pipeline: str = "", entity: str = "", mart: str = "", step: str = ""):
+def plan(date: dt.date, pipeline: str = "", entity: str = "", mart: str = "", step: str = "",
+         trust_landed: bool = False):
     """(tasks to redo by marker target, notes): the roots and everything downstream in RunAll's graph."""
     found, _, edges = graph(RunAll(date=date).requires())
     readers = defaultdict(set)
     for target, inp in edges:
         readers[inp].add(target)
-    start, notes = roots(date, pipeline, entity, mart, step)
+    start, notes = roots(date, pipeline, entity, mart, step, trust_landed)
     missing = [t for t in start if t not in found]
     if missing:
         raise ValueError(f"not in RunAll's graph (pipeline not enabled?): {', '.join(missing)}")
@@ -98,9 +181,12 @@ class Rerun(luigi.Task):
     start = _OptionalDate(default=None, description="First ds of a range")
     stop = _OptionalDate(default=None, description="Day after the last ds of a range (exclusive)")
     pipeline = luigi.Parameter(default="", description="Only this pipeline (default: every enabled one)")
-    entity = luigi.Parameter(default="", description="Only this entity of the pipeline (and what reads it)")
-    mart = luigi.Parameter(default="", description="Only this mart of the pipeline (and what reads it)")
+    # None when not given (not ""): the command line's check of a root task's entity/mart skips them then
+    entity = luigi.OptionalParameter(default=None, description="Only this entity of the pipeline (and what reads it)")
+    mart = luigi.OptionalParameter(default=None, description="Only this mart of the pipeline (and what reads it)")
     dry_run = luigi.BoolParameter(default=False, description="Print what would be redone; change nothing")
+    trust_landed = luigi.BoolParameter(default=False, description="With --from after extract: redo from the landed "
+                                       "data even when the drop file differs from it (default: land it again)")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -127,7 +213,7 @@ class Rerun(luigi.Task):
             raise ValueError(f"--mart starts at the mart step, not --from {self.step}")
         plans, notes = {}, []
         for d in self.dates():
-            plans[d], n = plan(d, self.pipeline, self.entity, self.mart, self.step)
+            plans[d], n = plan(d, self.pipeline, self.entity or "", self.mart or "", self.step, self.trust_landed)
             notes += n
         return plans, notes
 
@@ -135,9 +221,14 @@ class Rerun(luigi.Task):
         return self._finished
 
     def run(self):
-        plans, notes = self.plans()
-        for note in notes:
+        resumed = hasattr(self, "_planned")  # luigi runs run() again once the yielded tasks are done
+        if not resumed:  # planned once: on resuming, a re-landed drop no longer differs
+            self._planned = self.plans()
+        plans, notes = self._planned
+        for note in notes if not resumed else ():
             report_status(self, note)
+            if not self.dry_run:
+                print(f"note: {note}", flush=True)
         if self.dry_run:
             for d, tasks in plans.items():
                 print(f"Rerun ds={d}: would redo {len(tasks)} tasks")

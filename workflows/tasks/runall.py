@@ -14,7 +14,7 @@ import luigi
 
 from targets import fresh_dates
 from workflows import pipelines, warehouse
-from workflows.tasks.base import marker_of
+from workflows.tasks.base import marker_of, use_day_graph
 from workflows.tasks.check import Check
 from workflows.tasks.pack import deliverables
 from workflows.tasks.publish import published
@@ -54,15 +54,25 @@ def topological(nodes: dict[str, str], edges: set[tuple[str, str]]) -> list[str]
 _graphs: dict = {}
 
 
-def day_graph() -> tuple[dict[str, str], set[tuple[str, str]]]:
-    """RunAll's graph (the same for every ds), computed once per process and set of pipelines."""
+def _day_graph_ordered() -> tuple[dict[str, str], set[tuple[str, str]], list[str]]:
+    """RunAll's graph (the same for every ds) and its targets inputs first, once per process and
+    set of pipelines."""
     enabled = pipelines.enabled()
     key = tuple((p.name, id(p)) for p in enabled)
     if key not in _graphs:
         _, nodes, edges = graph(RunAll(date=dt.date(2000, 1, 1)).requires())
         _graphs.clear()
-        _graphs[key] = (nodes, edges)
+        _graphs[key] = (nodes, edges, topological(nodes, edges))
     return _graphs[key]
+
+
+def day_graph() -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """RunAll's graph (the same for every ds): target -> code version, and (target, input) edges."""
+    nodes, edges, _ = _day_graph_ordered()
+    return nodes, edges
+
+
+use_day_graph(_day_graph_ordered)  # the tasks' complete() reads everything upstream from this graph
 
 
 class RunAll(luigi.WrapperTask):
