@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from workflows import jsontext
+from workflows.staging import jsonl
 from workflows.staging.contract import Contract
 from workflows.staging.rejects import RejectWriter
 from workflows.staging.values import ABSENT, FLOAT, Values, from_python, from_text
@@ -206,58 +207,87 @@ def _oversize(writer: RejectWriter, stats: ReadStats, line: int, size: int, head
 
 def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats,
                max_record_bytes: int) -> Iterator[RawBatch]:
-    """JSON Lines -> batches; unreadable lines quarantined (``json`` / ``encoding``)."""
+    """JSON Lines -> batches; unreadable lines quarantined (``json`` / ``encoding``).
+
+    Flat contracts take the vectorised path (``jsonl.read_block``: pyarrow where the byte scan
+    shows it is exact, every other line by ``exact_lines``); others read every line exactly."""
+    vectorised = jsonl.supported(contract)
     with open(path, "rb") as f:
         for block, first_line in _blocks(f, max_record_bytes, writer, stats):
+            if vectorised:
+                def exact(numbers: list[int], texts: list[bytes]):
+                    records, nums, _ = exact_lines(numbers, texts, contract, writer, stats, max_record_bytes)
+                    batch = python_batch(records, np.asarray(nums, dtype=np.int64), np.ones(len(records), np.int32),
+                                         contract)
+                    batch = _exact_numbers(batch, records, dict(zip(numbers, texts)), contract)
+                    return records, nums, batch.values
+
+                for values, root_object, lines, record in jsonl.read_block(
+                        block, first_line, contract, stats, max_record_bytes, exact, strict, BATCH_RECORDS):
+                    yield RawBatch(values, root_object, lines.astype(np.int64), np.ones(len(lines), np.int32), record)
+                continue
             lines = block.split(b"\n")
             if lines and lines[-1] == b"":
                 lines.pop()
-            records, numbers, texts, checked = [], [], [], []
-            unsure = b"\\u0022" in block  # an escaped quote defeats the repeated-field count below
-            loads = orjson.loads
+            numbers, texts = [], []
             for offset, text in enumerate(lines):
-                if not text or text.isspace():
-                    continue
-                number = first_line + offset
-                if len(text) > max_record_bytes:
-                    stats.records += 1
-                    _oversize(writer, stats, number, len(text), text[:200], max_record_bytes)
-                    continue
-                try:
-                    if unsure and b"\\u0022" in text:
-                        raise ValueError
-                    records.append(loads(text))
-                except (orjson.JSONDecodeError, ValueError):
-                    value, rule, reason = strict(text)
-                    if rule is not None:
-                        stats.records += 1
-                        writer.add(rule, reason, number, text, raw_text=True)
-                        continue
-                    checked.append(len(records))
-                    records.append(value)
-                numbers.append(number)
-                texts.append(text)
-            stats.records += len(records)
-            rejected = _recheck(records, texts, checked)
+                if text and not text.isspace():
+                    numbers.append(first_line + offset)
+                    texts.append(text)
+            records, nums, text_of = exact_lines(numbers, texts, contract, writer, stats, max_record_bytes)
             for start in range(0, len(records), BATCH_RECORDS):
-                end = min(start + BATCH_RECORDS, len(records))
-                bad = [i for i in rejected if start <= i < end]
-                for i in bad:
-                    writer.add("json", rejected[i], numbers[i], texts[i], raw_text=True)
-                keep = [i for i in range(start, end) if i not in rejected] if bad else range(start, end)
-                chunk = [records[i] for i in keep] if bad else records[start:end]
-                nums = [numbers[i] for i in keep] if bad else numbers[start:end]
-                stats.fields.update(*(r for r in chunk if type(r) is dict))
-                if not chunk:
-                    continue
-                batch = python_batch(chunk, np.asarray(nums, dtype=np.int64), np.ones(len(chunk), np.int32), contract)
-                suspects = _suspect_rows(batch)
-                if len(suspects):
-                    text_of = dict(zip(numbers, texts))
-                    for row in suspects:
-                        chunk[row] = strict(text_of[int(batch.line[row])])[0]
-                    batch = python_batch(chunk, batch.line, batch.span, contract)
-                yield batch
+                chunk = records[start:start + BATCH_RECORDS]
+                batch = python_batch(chunk, np.asarray(nums[start:start + BATCH_RECORDS], dtype=np.int64),
+                                     np.ones(len(chunk), np.int32), contract)
+                yield _exact_numbers(batch, chunk, text_of, contract)
+
+
+def exact_lines(numbers: list[int], texts: list[bytes], contract: Contract, writer: RejectWriter, stats: ReadStats,
+                max_record_bytes: int) -> tuple[list, list[int], dict[int, bytes]]:
+    """Non-blank lines read one by one, exactly: (records, their line numbers, line -> text).
+    orjson decodes; the strict parser decides every line orjson refuses or that may hide a repeated
+    field; unreadable lines are quarantined here (``json``, ``encoding``, ``oversize``)."""
+    records, kept, kept_texts, checked = [], [], [], []
+    unsure = any(b"\\u0022" in t for t in texts)  # an escaped quote defeats the repeated-field count below
+    loads = orjson.loads
+    for number, text in zip(numbers, texts):
+        if len(text) > max_record_bytes:
+            stats.records += 1
+            _oversize(writer, stats, number, len(text), text[:200], max_record_bytes)
+            continue
+        try:
+            if unsure and b"\\u0022" in text:
+                raise ValueError
+            records.append(loads(text))
+        except (orjson.JSONDecodeError, ValueError):
+            value, rule, reason = strict(text)
+            if rule is not None:
+                stats.records += 1
+                writer.add(rule, reason, number, text, raw_text=True)
+                continue
+            checked.append(len(records))
+            records.append(value)
+        kept.append(number)
+        kept_texts.append(text)
+    stats.records += len(records)
+    rejected = _recheck(records, kept_texts, checked)
+    for i in sorted(rejected):
+        writer.add("json", rejected[i], kept[i], kept_texts[i], raw_text=True)
+    if rejected:
+        keep = [i for i in range(len(records)) if i not in rejected]
+        records, kept, kept_texts = [records[i] for i in keep], [kept[i] for i in keep], [kept_texts[i] for i in keep]
+    stats.fields.update(*(r for r in records if type(r) is dict))
+    return records, kept, dict(zip(kept, kept_texts))
+
+
+def _exact_numbers(batch: RawBatch, records: list, text_of: dict[int, bytes], contract: Contract) -> RawBatch:
+    """Rows with a number orjson read as a float beyond 2**53 parsed again by Python's json."""
+    suspects = _suspect_rows(batch)
+    if not len(suspects):
+        return batch
+    for row in suspects:
+        records[row] = strict(text_of[int(batch.line[row])])[0]
+    return python_batch(records, batch.line, batch.span, contract)
 
 
 _BIG = float(2**53)
