@@ -53,12 +53,43 @@ def supported(contract: Contract) -> bool:
 
 
 class _Fields:
-    """The contract's field names as bytes, for matching keys in the raw text."""
+    """The contract's field names, and their keys as 8-byte words for matching in the raw text:
+    ``"name"`` read backwards from the colon, word j covering bytes [colon - 8(j+1), colon - 8j)."""
 
     def __init__(self, contract: Contract):
         self.names = sorted({p[0] for p in contract.record_paths})
-        self.raw = [n.encode("utf-8") for n in self.names]
         self.paths = [(n,) for n in self.names]
+        self.words = []
+        for name in self.names:
+            token = b'"' + name.encode("utf-8") + b'"'
+            words = []
+            for j in range(-(-len(token) // 8)):
+                part = token[max(0, len(token) - 8 * (j + 1)):len(token) - 8 * j]
+                words.append((8 * (8 - len(part)), int.from_bytes(part, "little")))
+            self.words.append(words)
+        self.depth = max((len(w) for w in self.words), default=0)
+
+
+def _key_fields(block: bytes, keys: np.ndarray, fields: _Fields) -> np.ndarray:
+    """Per key (position of the colon after its closing quote): the contract field it names, or
+    -1. A key that only ends like a field name (an escaped quote inside it) is caught later:
+    pyarrow refuses a field its schema does not name."""
+    field = np.full(len(keys), -1, dtype=np.int64)
+    if len(block) < 8 or not len(keys):
+        return field
+    view = np.ndarray(shape=(len(block) - 7,), dtype="<u8", buffer=block, strides=(1,))
+    windows, inside = [], []
+    for j in range(fields.depth):
+        at = keys - 8 * (j + 1)
+        inside.append(at >= 0)
+        windows.append(view[np.maximum(at, 0)])
+    for f, words in enumerate(fields.words):
+        ok = inside[len(words) - 1].copy()
+        for j, (shift, value) in enumerate(words):
+            word = windows[j] >> np.uint64(shift) if shift else windows[j]
+            ok &= word == np.uint64(value)
+        field[ok & (field < 0)] = f
+    return field
 
 
 def _scan(arr: np.ndarray, block: bytes, starts: np.ndarray, ends: np.ndarray, fields: _Fields,
@@ -100,20 +131,7 @@ def _scan(arr: np.ndarray, block: bytes, starts: np.ndarray, ends: np.ndarray, f
     before = arr[colons - 1]
     exact[line_of(colons[(before == _SPACE) | (before == _TAB) | (before == _CR)])] = True
     keys = colons[before == _QUOTE]
-    quotes = np.flatnonzero(arr == _QUOTE)
-    at = np.searchsorted(quotes, keys - 1)          # quotes[at] is the key's closing quote
-    opening = quotes[np.maximum(at - 1, 0)]
-    length = keys - 2 - opening
-    field = np.full(len(keys), -1, dtype=np.int64)
-    for f, name in enumerate(fields.raw):
-        cand = np.flatnonzero((length == len(name)) & (at > 0))
-        if len(cand) == 0:
-            continue
-        if len(name):
-            window = arr[opening[cand, None] + 1 + np.arange(len(name))]
-            same = (window == np.frombuffer(name, dtype=np.uint8)).all(axis=1)
-            cand = cand[same]
-        field[cand] = f
+    field = _key_fields(block, keys, fields)
     key_line = line_of(keys)
     exact[key_line[field < 0]] = True                # a key the contract does not know
     known = field >= 0
