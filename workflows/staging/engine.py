@@ -278,15 +278,15 @@ def _stage_batch(spec: StageSpec, batch: readers.RawBatch, writer: RejectWriter,
                  refs: dict[str, pa.Array]) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """(staged rows, their lines, their spans) of one batch; every other record quarantined."""
     contract = spec.contract
-    codes, item_codes = contract.evaluate(batch.values, batch.root_object, batch.elements, batch.element_object,
-                                          batch.parents)
+    codes, item_codes, blame = contract.evaluate_blamed(batch.values, batch.root_object, batch.elements,
+                                                        batch.element_object, batch.parents)
     exploded = contract.explode is not None
     units = np.ones(len(batch), dtype=np.int64)
     if exploded:
         units = np.bincount(batch.parents, minlength=len(batch)).astype(np.int64) if len(batch.parents) else np.zeros(len(batch), np.int64)
         units = np.maximum(units, 1)
     for row in np.flatnonzero(codes):
-        _contract_reject(spec, batch, int(row), int(codes[row]), writer, int(units[row]))
+        _contract_reject(spec, batch, int(row), int(codes[row]), writer, int(units[row]), int(blame[row]))
     ok = codes == 0
     if exploded:
         rows = np.flatnonzero(ok[batch.parents]) if len(batch.parents) else np.array([], dtype=np.int64)
@@ -325,10 +325,10 @@ def _row_record(batch: readers.RawBatch, row: int, parent: int, explode: str | N
 
 
 def _contract_reject(spec: StageSpec, batch: readers.RawBatch, row: int, code: int, writer: RejectWriter,
-                     units: int) -> None:
+                     units: int, blame: int = -1) -> None:
     record = batch.record(row)
     judged = record if spec.format != "csv" else record_of(batch.values, row)
-    explained = spec.contract.explain(judged)
+    explained = spec.contract.explain(judged, blame)
     if explained is None:  # the vectorised verdict and jsonschema disagree: never pass it silently
         log.warning("%s line %s: the vectorised contract rejects (%s) what jsonschema accepts",
                     spec.name, batch.line[row], CODE_RULES.get(code))
