@@ -256,12 +256,15 @@ def merge(parts: list[tuple[np.ndarray, dict]], n: int, paths) -> dict:
         for off, v in zip(offsets, vals):
             exact.update({int(where[off + r]): x for r, x in v.exact.items()})
             bad.update({int(where[off + r]): x for r, x in v.unrepresentable.items()})
+        def combined(arrays: list[pa.Array]) -> pa.Array:
+            if all(a.null_count == len(a) for a in arrays):  # no value of this kind: nothing to move
+                return pa.nulls(n, arrays[0].type)
+            return pa.concat_arrays(arrays).take(index)
+
         out[path] = V.Values(
             kind=np.concatenate([v.kind for v in vals])[order],
-            ints=pa.concat_arrays([v.ints for v in vals]).take(index),
-            floats=pa.concat_arrays([v.floats for v in vals]).take(index),
-            strings=pa.concat_arrays([v.strings for v in vals]).take(index),
-            bools=pa.concat_arrays([v.bools for v in vals]).take(index),
+            ints=combined([v.ints for v in vals]), floats=combined([v.floats for v in vals]),
+            strings=combined([v.strings for v in vals]), bools=combined([v.bools for v in vals]),
             exact=exact, unrepresentable=bad,
         )
     return out
