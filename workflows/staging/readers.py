@@ -213,19 +213,20 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
     shows it is exact, every other line by ``exact_lines``); others read every line exactly."""
     vectorised = jsonl.supported(contract)
     with open(path, "rb") as f:
+        if vectorised:
+            # Each block is scanned and parsed on a second thread while the engine checks the previous
+            # one's batches (numpy and pyarrow release the GIL); rejects are replayed here, in block order.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsonl-parse") as pool:
+                pending = None
+                for block, first_line in _blocks(f, max_record_bytes, writer, stats):
+                    future = pool.submit(_jsonl_block, block, first_line, contract, max_record_bytes)
+                    if pending is not None:
+                        yield from _replay(pending.result(), writer, stats)
+                    pending = future
+                if pending is not None:
+                    yield from _replay(pending.result(), writer, stats)
+            return
         for block, first_line in _blocks(f, max_record_bytes, writer, stats):
-            if vectorised:
-                def exact(numbers: list[int], texts: list[bytes]):
-                    records, nums, _ = exact_lines(numbers, texts, contract, writer, stats, max_record_bytes)
-                    batch = python_batch(records, np.asarray(nums, dtype=np.int64), np.ones(len(records), np.int32),
-                                         contract)
-                    batch = _exact_numbers(batch, records, dict(zip(numbers, texts)), contract)
-                    return records, nums, batch.values
-
-                for values, root_object, lines, record in jsonl.read_block(
-                        block, first_line, contract, stats, max_record_bytes, exact, strict, BATCH_RECORDS):
-                    yield RawBatch(values, root_object, lines.astype(np.int64), np.ones(len(lines), np.int32), record)
-                continue
             lines = block.split(b"\n")
             if lines and lines[-1] == b"":
                 lines.pop()
@@ -240,6 +241,22 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
                 batch = python_batch(chunk, np.asarray(nums[start:start + BATCH_RECORDS], dtype=np.int64),
                                      np.ones(len(chunk), np.int32), contract)
                 yield _exact_numbers(batch, chunk, text_of, contract)
+
+
+def _jsonl_block(block: bytes, first_line: int, contract: Contract, max_record_bytes: int):
+    """One block by the vectorised path: (batches, the rejects to write, its counts)."""
+    recorder, stats = _Recorder(), ReadStats()
+
+    def exact(numbers: list[int], texts: list[bytes]):
+        records, nums, _ = exact_lines(numbers, texts, contract, recorder, stats, max_record_bytes)
+        batch = python_batch(records, np.asarray(nums, dtype=np.int64), np.ones(len(records), np.int32), contract)
+        batch = _exact_numbers(batch, records, dict(zip(numbers, texts)), contract)
+        return records, nums, batch.values
+
+    batches = [RawBatch(values, root_object, lines.astype(np.int64), np.ones(len(lines), np.int32), record)
+               for values, root_object, lines, record in jsonl.read_block(
+                   block, first_line, contract, stats, max_record_bytes, exact, strict, BATCH_RECORDS)]
+    return batches, recorder.calls, stats
 
 
 def exact_lines(numbers: list[int], texts: list[bytes], contract: Contract, writer: RejectWriter, stats: ReadStats,
@@ -444,6 +461,7 @@ def _replay(result, writer: RejectWriter, stats: ReadStats) -> Iterator[RawBatch
     for args, kwargs in calls:
         writer.add(*args, **kwargs)
     stats.records += block_stats.records
+    stats.fields.update(block_stats.fields)
     yield from batches
 
 
