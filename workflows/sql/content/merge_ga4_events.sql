@@ -6,7 +6,7 @@
 -- the file, and rows another file already delivered, collapse into one row; rows that differ in
 -- anything (even NULL vs '') do not. ds records the earliest file that delivered the event,
 -- whatever the load order, so loading files in any order (or twice) converges to the same table.
--- Re-running a file writes nothing. (Runs under Load's advisory lock on the table.)
+-- Re-running a file writes nothing.
 SET LOCAL work_mem = '256MB';
 
 -- ── 1. events first staged from a later file: this earlier file now delivers them first ──
@@ -18,17 +18,12 @@ UPDATE staging.content_ga4_events AS e
    AND e.row_hash = i.row_hash;
 
 -- ── 2. events not staged yet ───────────────────────────────────────────────
--- One row per row_hash (rows with one hash are identical in every column), only those the table
--- lacks: a plain INSERT, no per-row speculative insertion (ON CONFLICT costs a quarter more server CPU).
--- Load holds the table's advisory lock, so no other merge can insert the same event meanwhile;
--- should one ever, the unique index fails the load loudly instead of duplicating an event.
 -- In hash order, the inserts walk the unique index once instead of hitting random pages.
 INSERT INTO staging.content_ga4_events
        (ds, event_at, event_name, user_pseudo_id, session_id, content_id,
         page_location, engagement_time_msec, device_category, country, row_hash)
-SELECT DISTINCT ON (i.row_hash)
-       i.ds, i.event_at, i.event_name, i.user_pseudo_id, i.session_id, i.content_id,
-       i.page_location, i.engagement_time_msec, i.device_category, i.country, i.row_hash
-  FROM incoming AS i
- WHERE NOT EXISTS (SELECT FROM staging.content_ga4_events AS e WHERE e.row_hash = i.row_hash)
- ORDER BY i.row_hash;
+SELECT ds, event_at, event_name, user_pseudo_id, session_id, content_id,
+       page_location, engagement_time_msec, device_category, country, row_hash
+  FROM incoming
+ ORDER BY row_hash
+    ON CONFLICT (row_hash) DO NOTHING;
