@@ -138,10 +138,11 @@ def strict(line: bytes) -> tuple[Any, str | None, str | None]:
 # ── JSON Lines ─────────────────────────────────────────────────────────────────
 
 def _blocks(f, max_record_bytes: int, writer: RejectWriter, stats: ReadStats,
-            parity: bool = False, bom: bool = True) -> Iterator[tuple[bytes, int]]:
-    """(block of whole lines, line number of its first line). A line longer than
+            parity: bool = False, bom: bool = True) -> Iterator[tuple[bytes, int, tuple | None]]:
+    """(block of whole lines, line number of its first line, its scan). A line longer than
     ``max_record_bytes`` is skipped while streaming and quarantined (``oversize``). With
-    ``parity`` a block ends only where the count of quote characters is even (CSV records)."""
+    ``parity`` a block ends only where the count of quote characters is even (CSV records), and
+    the scan that found it is handed on: (newline offsets, those outside quotes) of the block."""
     buf, line, first = b"", 1, True
     skipping = None  # (line, bytes so far, head) of an oversize line being skipped
     while True:
@@ -165,17 +166,20 @@ def _blocks(f, max_record_bytes: int, writer: RejectWriter, stats: ReadStats,
         eof = not data
         if eof:
             if buf:
-                yield buf, line
+                yield buf, line, None
             return
-        cut = _cut(buf, parity, max_record_bytes)
+        cut, scan = _cut(buf, parity, max_record_bytes)
         if cut is None:
             if len(buf) > max_record_bytes:  # one line beyond the limit: skip it to its end
                 skipping = (line, len(buf), buf[:200])
                 buf = b""
             continue
         block, buf = buf[:cut], buf[cut:]
-        yield block, line
-        line += block.count(b"\n")
+        if scan is not None:
+            newlines, boundary = scan
+            scan = (newlines[:np.searchsorted(newlines, cut)], boundary[:np.searchsorted(boundary, cut)])
+        yield block, line, scan
+        line += len(scan[0]) if scan is not None else block.count(b"\n")
 
 
 def _quotes_before(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -183,21 +187,22 @@ def _quotes_before(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.flatnonzero(arr == _QUOTE), positions)
 
 
-def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> int | None:
-    """Where to end a block: after its last newline (CSV: the last one outside quotes)."""
+def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> tuple[int | None, tuple | None]:
+    """Where to end a block: after its last newline (CSV: the last one outside quotes), and for
+    CSV the (newlines, newlines outside quotes) of ``buf`` when the cut is after one of the latter."""
     last = buf.rfind(b"\n")
     if last < 0:
-        return None
+        return None, None
     if not parity:
-        return last + 1
+        return last + 1, None
     arr = np.frombuffer(buf, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NL)
     even = newlines[(_quotes_before(arr, newlines) % 2) == 0]
     if len(even):
-        return int(even[-1]) + 1
+        return int(even[-1]) + 1, (newlines, even)
     if len(buf) > max_record_bytes:  # an open quote for longer than any record: cut anyway
-        return last + 1
-    return None
+        return last + 1, None
+    return None, None
 
 
 def _oversize(writer: RejectWriter, stats: ReadStats, line: int, size: int, head: bytes, limit: int) -> None:
@@ -218,7 +223,7 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
             # one's batches (numpy and pyarrow release the GIL); rejects are replayed here, in block order.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsonl-parse") as pool:
                 pending = None
-                for block, first_line in _blocks(f, max_record_bytes, writer, stats):
+                for block, first_line, _ in _blocks(f, max_record_bytes, writer, stats):
                     future = pool.submit(_jsonl_block, block, first_line, contract, max_record_bytes)
                     if pending is not None:
                         yield from _replay(pending.result(), writer, stats)
@@ -226,7 +231,7 @@ def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadS
                 if pending is not None:
                     yield from _replay(pending.result(), writer, stats)
             return
-        for block, first_line in _blocks(f, max_record_bytes, writer, stats):
+        for block, first_line, _ in _blocks(f, max_record_bytes, writer, stats):
             lines = block.split(b"\n")
             if lines and lines[-1] == b"":
                 lines.pop()
@@ -396,12 +401,16 @@ def read_header(f, path: str) -> list[str]:
     return header
 
 
-def _record_starts(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _record_starts(block: bytes, scan: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start offset, end offset, start line index) of every non-blank record in ``block``,
-    splitting at newlines outside quotes (RFC 4180); the end excludes the record's newline."""
+    splitting at newlines outside quotes (RFC 4180); the end excludes the record's newline.
+    ``scan``: the block's (newlines, newlines outside quotes) when ``_blocks`` found them already."""
     arr = np.frombuffer(block, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == _NL)
-    boundary = newlines[(_quotes_before(arr, newlines) % 2) == 0]
+    if scan is not None:
+        newlines, boundary = scan
+    else:
+        newlines = np.flatnonzero(arr == _NL)
+        boundary = newlines[(_quotes_before(arr, newlines) % 2) == 0]
     starts = np.concatenate(([0], boundary + 1)).astype(np.int64)
     ends = np.concatenate((boundary, [len(block)])).astype(np.int64)
     length = ends - starts
@@ -431,8 +440,8 @@ def read_csv(path: str, contract: Contract, writer: RejectWriter, stats: ReadSta
         # (pyarrow's parser and kernels release the GIL); rejects are replayed here, in block order.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse") as pool:
             pending = None
-            for block, first_line in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
-                future = pool.submit(_parsed_block, block, first_line + 1, header, contract)
+            for block, first_line, scan in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
+                future = pool.submit(_parsed_block, block, first_line + 1, header, contract, scan)
                 if pending is not None:
                     yield from _replay(pending.result(), writer, stats)
                 pending = future
@@ -450,9 +459,9 @@ class _Recorder:
         self.calls.append((args, kwargs))
 
 
-def _parsed_block(block: bytes, first_line: int, header: list[str], contract: Contract):
+def _parsed_block(block: bytes, first_line: int, header: list[str], contract: Contract, scan: tuple | None = None):
     recorder, stats = _Recorder(), ReadStats()
-    batches = list(_csv_block(block, first_line, header, contract, recorder, stats))
+    batches = list(_csv_block(block, first_line, header, contract, recorder, stats, scan))
     return batches, recorder.calls, stats
 
 
@@ -466,11 +475,12 @@ def _replay(result, writer: RejectWriter, stats: ReadStats) -> Iterator[RawBatch
 
 
 def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contract, writer: RejectWriter,
-               stats: ReadStats) -> Iterator[RawBatch]:
-    """Parse one block of whole records (``first_line``: the physical line of its first byte)."""
-    work = [(block, first_line)]
+               stats: ReadStats, scan: tuple | None = None) -> Iterator[RawBatch]:
+    """Parse one block of whole records (``first_line``: the physical line of its first byte;
+    ``scan``: its newlines as ``_blocks`` found them)."""
+    work = [(block, first_line, scan)]
     while work:
-        data, line0 = work.pop(0)
+        data, line0, scan = work.pop(0)
         bad: list[tuple[int, str]] = []
 
         def invalid(row) -> str:
@@ -490,7 +500,7 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
         except pa.ArrowInvalid:
             yield from _csv_slow(data, line0, header, contract, writer, stats)
             continue
-        starts, ends, lines = _record_starts(data)
+        starts, ends, lines = _record_starts(data, scan)
         if len(starts) != table.num_rows + len(bad):  # pyarrow and the quote scan disagree: read it exactly
             yield from _csv_slow(data, line0, header, contract, writer, stats)
             continue
@@ -505,7 +515,7 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
                 writer.add("csv", f"expected {len(header)} fields; an unterminated quote runs over the next lines",
                            start_line, pieces[0], raw_text=True)
                 rest = data[int(starts[ordinal]):int(ends[ordinal])].split(b"\n", 1)[1]
-                work.append((rest, start_line + 1))
+                work.append((rest, start_line + 1, None))
             else:
                 found = len(next(csv.reader([text]), []))
                 writer.add("csv", f"expected {len(header)} fields, found {found}", start_line, text, raw_text=True)
@@ -514,7 +524,7 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
         good_lines = record_line[good]
         if table.num_rows == 0:
             continue
-        spans = _spans(data, starts, ends)[good]
+        spans = _spans(data, starts, ends, scan[0] if scan is not None else None)[good]
         stats.records += table.num_rows
         table, not_utf8 = _as_text(table)
         for i in np.flatnonzero(not_utf8):
@@ -569,9 +579,10 @@ def _utf8_problem(record: bytes) -> str:
         return f"{exc.reason} at byte {exc.start + 1} of the record"
 
 
-def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray, newlines: np.ndarray | None = None) -> np.ndarray:
     """Physical lines each record spans (a quoted newline adds one)."""
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL)
+    if newlines is None:
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL)
     return (1 + np.searchsorted(newlines, ends) - np.searchsorted(newlines, starts)).astype(np.int32)
 
 
