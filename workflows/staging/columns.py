@@ -186,7 +186,10 @@ def row_hash(tag: str, names: tuple[str, ...]):
             length = pc.cast(pc.binary_length(text), pa.string())
             pieces.append(pc.fill_null(pc.binary_join_element_wise(length, ":", text, ";", ""), "-;"))
         payload = pc.binary_join_element_wise(*pieces, "")
-        digests = [hashlib.sha256(p).hexdigest()[:32] for p in pc.cast(payload, pa.binary()).to_pylist()]
-        return pa.array(digests, pa.string())
+        sha256 = hashlib.sha256
+        digests = b"".join([sha256(p).digest()[:16] for p in pc.cast(payload, pa.binary()).to_pylist()])
+        n = len(payload)  # 32 hex digits per row, one string array over one buffer
+        offsets = np.arange(0, 32 * (n + 1), 32, dtype=np.int32)
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(digests.hex().encode()))
 
     return derive

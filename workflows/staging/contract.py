@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from typing import Any
 
 import jsonschema
@@ -164,6 +164,7 @@ class Contract:
     rules: tuple[FieldRule, ...]
     explode: str | None
     validator: Any
+    _field_validators: dict = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     @property
     def record_paths(self) -> tuple[tuple[str, ...], ...]:
@@ -177,7 +178,10 @@ class Contract:
         return next((r for r in self.rules if r.path == path and r.element == element), None)
 
     # ── vectorised verdict ──
-    def _evaluate(self, values: dict[tuple[str, ...], Values], root_object: np.ndarray, element: bool) -> np.ndarray:
+    def _evaluate(self, values: dict[tuple[str, ...], Values], root_object: np.ndarray, element: bool,
+                  blame: np.ndarray | None = None) -> np.ndarray:
+        """Per row: 0 or the first failing rule code. ``blame`` (record level) receives per row the
+        index in ``rules`` of the one top-level field that fails, -1 when several or a nested one do."""
         n = len(root_object)
         code = np.zeros(n, dtype=np.int8)
         object_at: dict[tuple[str, ...], np.ndarray] = {(): root_object}
@@ -194,6 +198,11 @@ class Contract:
             for rule_code, mask in fails:
                 first = mask & (code == OK)
                 code[first] = rule_code
+            if blame is not None and fails:
+                failed = np.logical_or.reduce([mask for _, mask in fails])
+                index = self.rules.index(rule) if len(rule.path) == 1 else -1
+                blame[failed & (blame == -2)] = index
+                blame[failed & (blame != index)] = -1
         return code
 
     def evaluate(self, values: dict[tuple[str, ...], Values], root_object: np.ndarray,
@@ -201,7 +210,20 @@ class Contract:
                  parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Per record: 0 or a failing rule code (a record fails if any of its exploded items fails),
         and per exploded item its own code. Records that are not objects fail ``type``."""
-        code = self._evaluate(values, root_object, element=False)
+        code, item_code, _ = self.evaluate_blamed(values, root_object, elements, element_object, parents)
+        return code, item_code
+
+    def evaluate_blamed(self, values: dict[tuple[str, ...], Values], root_object: np.ndarray,
+                        elements: dict[tuple[str, ...], Values] | None = None,
+                        element_object: np.ndarray | None = None,
+                        parents: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """``evaluate``, and per record the index of the one top-level field rule that fails it
+        (else -1): jsonschema then words that record from that field's schema alone (``explain``)."""
+        blame = np.full(len(root_object), -2, dtype=np.int64)
+        code = self._evaluate(values, root_object, element=False, blame=blame)
+        blame[(code == OK) | ~root_object | (blame < 0)] = -1
+        if self.explode is not None:
+            blame[:] = -1
         code[~root_object & (code == OK)] = TYPE
         item_code = None
         if self.explode is not None and elements is not None:
@@ -217,16 +239,35 @@ class Contract:
                 first = np.unique(rows, return_index=True)
                 worst[first[0]] = codes[first[1]]
                 code = np.where(code == OK, worst, code)
-        return code, item_code
+        return code, item_code, blame
 
     # ── wording, by jsonschema ──
-    def explain(self, record: Any) -> tuple[str, str] | None:
-        """(rule, reason) from jsonschema's best-matching error, or None when it finds the record valid."""
-        error = jsonschema.exceptions.best_match(self.validator.iter_errors(record))
+    def explain(self, record: Any, blame: int = -1) -> tuple[str, str] | None:
+        """(rule, reason) from jsonschema's best-matching error, or None when it finds the record valid.
+
+        With ``blame`` (the index of the only failing top-level field rule, ``evaluate_blamed``)
+        jsonschema reads that field's schema alone: every error of the record comes from it, so the
+        best match is the same, for a fraction of the work."""
+        validator = self.validator if blame < 0 else self._field_validator(self.rules[blame].path[0])
+        error = jsonschema.exceptions.best_match(validator.iter_errors(record))
+        if error is None and blame >= 0:
+            return self.explain(record)
         if error is None:
             return None
         rule = KEYWORD_RULES.get(str(error.validator), "type")
         return rule, f"{error.json_path}: {error.message}"
+
+    def _field_validator(self, name: str):
+        if name not in self._field_validators:
+            schema = self.validator.schema
+            part = {key: schema[key] for key in ("$schema",) if key in schema}
+            part["type"] = "object"
+            if name in schema.get("properties", {}):
+                part["properties"] = {name: schema["properties"][name]}
+            if name in schema.get("required", ()):
+                part["required"] = [name]
+            self._field_validators[name] = type(self.validator)(part, format_checker=self.validator.format_checker)
+        return self._field_validators[name]
 
 
 def _integral(floats: pa.Array) -> np.ndarray:

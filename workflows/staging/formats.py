@@ -46,14 +46,55 @@ def _uncastable(texts: pa.Array, to: pa.DataType, offset: int = 0) -> list[int]:
 
 
 def _cast_valid(texts: pa.Array, to: pa.DataType) -> tuple[pa.Array, np.ndarray]:
-    """(``texts`` cast to ``to`` with the uncastable ones null, mask of uncastable non-null rows)."""
+    """(``texts`` cast to ``to`` with the uncastable ones null, mask of uncastable non-null rows).
+    The cast decides; rows whose date or time fields are out of range (vectorised) are cast one by
+    one first, so a day of impossible dates costs a few casts, not a bisection per bad row."""
     bad = np.zeros(len(texts), dtype=bool)
     try:
         return pc.cast(texts, to), bad
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        bad[_uncastable(texts, to)] = True
+        pass
+    for row in np.flatnonzero(_out_of_calendar(texts)):
+        try:
+            pc.cast(texts.slice(int(row), 1), to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            bad[row] = True
+    kept = pc.if_else(pa.array(~bad), texts, pa.scalar(None, texts.type)) if bad.any() else texts
+    try:
+        return pc.cast(kept, to), bad
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad[_uncastable(kept, to)] = True
         kept = pc.if_else(pa.array(~bad), texts, pa.scalar(None, texts.type))
         return pc.cast(kept, to), bad
+
+
+_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _out_of_calendar(texts: pa.Array) -> np.ndarray:
+    """Rows of ``YYYY-MM-DD[Thh:mm:ss…]`` texts with a month, day, hour, minute or second out of
+    range (Feb 29 in a common year included); all False when the texts are not of that shape."""
+    n = len(texts)
+    try:
+        filled = pc.fill_null(texts, "2000-01-01T00:00:00")
+        part = lambda a, b: np.asarray(pc.cast(pc.utf8_slice_codeunits(filled, a, b), pa.int32()))  # noqa: E731
+        year, month, day = part(0, 4), part(5, 7), part(8, 10)
+        out = (month < 1) | (month > 12) | (day < 1)
+        days = _DAYS[np.clip(month, 0, 12)]
+        leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+        days = np.where((month == 2) & ~leap, 28, days)
+        out |= day > days
+        length = np.asarray(pc.utf8_length(filled))
+        timed = length >= 19
+        if timed.any():
+            clock = pc.if_else(pa.array(timed), filled, "2000-01-01T00:00:00")
+            hour = np.asarray(pc.cast(pc.utf8_slice_codeunits(clock, 11, 13), pa.int32()))
+            minute = np.asarray(pc.cast(pc.utf8_slice_codeunits(clock, 14, 16), pa.int32()))
+            second = np.asarray(pc.cast(pc.utf8_slice_codeunits(clock, 17, 19), pa.int32()))
+            out |= timed & ((hour > 23) | (minute > 59) | (second > 59))
+        return out & np.asarray(texts.is_valid())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return np.zeros(n, dtype=bool)
 
 
 def _year_ok(date_text: pa.Array) -> np.ndarray:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from workflows import jsontext
+from workflows.staging import jsonl
 from workflows.staging.contract import Contract
 from workflows.staging.rejects import RejectWriter
 from workflows.staging.values import ABSENT, FLOAT, Values, from_python, from_text
@@ -137,10 +138,11 @@ def strict(line: bytes) -> tuple[Any, str | None, str | None]:
 # ── JSON Lines ─────────────────────────────────────────────────────────────────
 
 def _blocks(f, max_record_bytes: int, writer: RejectWriter, stats: ReadStats,
-            parity: bool = False, bom: bool = True) -> Iterator[tuple[bytes, int]]:
-    """(block of whole lines, line number of its first line). A line longer than
+            parity: bool = False, bom: bool = True) -> Iterator[tuple[bytes, int, tuple | None]]:
+    """(block of whole lines, line number of its first line, its scan). A line longer than
     ``max_record_bytes`` is skipped while streaming and quarantined (``oversize``). With
-    ``parity`` a block ends only where the count of quote characters is even (CSV records)."""
+    ``parity`` a block ends only where the count of quote characters is even (CSV records), and
+    the scan that found it is handed on: (newline offsets, those outside quotes) of the block."""
     buf, line, first = b"", 1, True
     skipping = None  # (line, bytes so far, head) of an oversize line being skipped
     while True:
@@ -164,17 +166,20 @@ def _blocks(f, max_record_bytes: int, writer: RejectWriter, stats: ReadStats,
         eof = not data
         if eof:
             if buf:
-                yield buf, line
+                yield buf, line, None
             return
-        cut = _cut(buf, parity, max_record_bytes)
+        cut, scan = _cut(buf, parity, max_record_bytes)
         if cut is None:
             if len(buf) > max_record_bytes:  # one line beyond the limit: skip it to its end
                 skipping = (line, len(buf), buf[:200])
                 buf = b""
             continue
         block, buf = buf[:cut], buf[cut:]
-        yield block, line
-        line += block.count(b"\n")
+        if scan is not None:
+            newlines, boundary = scan
+            scan = (newlines[:np.searchsorted(newlines, cut)], boundary[:np.searchsorted(boundary, cut)])
+        yield block, line, scan
+        line += len(scan[0]) if scan is not None else block.count(b"\n")
 
 
 def _quotes_before(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -182,21 +187,22 @@ def _quotes_before(arr: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.flatnonzero(arr == _QUOTE), positions)
 
 
-def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> int | None:
-    """Where to end a block: after its last newline (CSV: the last one outside quotes)."""
+def _cut(buf: bytes, parity: bool, max_record_bytes: int) -> tuple[int | None, tuple | None]:
+    """Where to end a block: after its last newline (CSV: the last one outside quotes), and for
+    CSV the (newlines, newlines outside quotes) of ``buf`` when the cut is after one of the latter."""
     last = buf.rfind(b"\n")
     if last < 0:
-        return None
+        return None, None
     if not parity:
-        return last + 1
+        return last + 1, None
     arr = np.frombuffer(buf, dtype=np.uint8)
     newlines = np.flatnonzero(arr == _NL)
     even = newlines[(_quotes_before(arr, newlines) % 2) == 0]
     if len(even):
-        return int(even[-1]) + 1
+        return int(even[-1]) + 1, (newlines, even)
     if len(buf) > max_record_bytes:  # an open quote for longer than any record: cut anyway
-        return last + 1
-    return None
+        return last + 1, None
+    return None, None
 
 
 def _oversize(writer: RejectWriter, stats: ReadStats, line: int, size: int, head: bytes, limit: int) -> None:
@@ -206,58 +212,104 @@ def _oversize(writer: RejectWriter, stats: ReadStats, line: int, size: int, head
 
 def read_jsonl(path: str, contract: Contract, writer: RejectWriter, stats: ReadStats,
                max_record_bytes: int) -> Iterator[RawBatch]:
-    """JSON Lines -> batches; unreadable lines quarantined (``json`` / ``encoding``)."""
+    """JSON Lines -> batches; unreadable lines quarantined (``json`` / ``encoding``).
+
+    Flat contracts take the vectorised path (``jsonl.read_block``: pyarrow where the byte scan
+    shows it is exact, every other line by ``exact_lines``); others read every line exactly."""
+    vectorised = jsonl.supported(contract)
     with open(path, "rb") as f:
-        for block, first_line in _blocks(f, max_record_bytes, writer, stats):
+        if vectorised:
+            # Each block is scanned and parsed on a second thread while the engine checks the previous
+            # one's batches (numpy and pyarrow release the GIL); rejects are replayed here, in block order.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jsonl-parse") as pool:
+                pending = None
+                for block, first_line, _ in _blocks(f, max_record_bytes, writer, stats):
+                    future = pool.submit(_jsonl_block, block, first_line, contract, max_record_bytes)
+                    if pending is not None:
+                        yield from _replay(pending.result(), writer, stats)
+                    pending = future
+                if pending is not None:
+                    yield from _replay(pending.result(), writer, stats)
+            return
+        for block, first_line, _ in _blocks(f, max_record_bytes, writer, stats):
             lines = block.split(b"\n")
             if lines and lines[-1] == b"":
                 lines.pop()
-            records, numbers, texts, checked = [], [], [], []
-            unsure = b"\\u0022" in block  # an escaped quote defeats the repeated-field count below
-            loads = orjson.loads
+            numbers, texts = [], []
             for offset, text in enumerate(lines):
-                if not text or text.isspace():
-                    continue
-                number = first_line + offset
-                if len(text) > max_record_bytes:
-                    stats.records += 1
-                    _oversize(writer, stats, number, len(text), text[:200], max_record_bytes)
-                    continue
-                try:
-                    if unsure and b"\\u0022" in text:
-                        raise ValueError
-                    records.append(loads(text))
-                except (orjson.JSONDecodeError, ValueError):
-                    value, rule, reason = strict(text)
-                    if rule is not None:
-                        stats.records += 1
-                        writer.add(rule, reason, number, text, raw_text=True)
-                        continue
-                    checked.append(len(records))
-                    records.append(value)
-                numbers.append(number)
-                texts.append(text)
-            stats.records += len(records)
-            rejected = _recheck(records, texts, checked)
+                if text and not text.isspace():
+                    numbers.append(first_line + offset)
+                    texts.append(text)
+            records, nums, text_of = exact_lines(numbers, texts, contract, writer, stats, max_record_bytes)
             for start in range(0, len(records), BATCH_RECORDS):
-                end = min(start + BATCH_RECORDS, len(records))
-                bad = [i for i in rejected if start <= i < end]
-                for i in bad:
-                    writer.add("json", rejected[i], numbers[i], texts[i], raw_text=True)
-                keep = [i for i in range(start, end) if i not in rejected] if bad else range(start, end)
-                chunk = [records[i] for i in keep] if bad else records[start:end]
-                nums = [numbers[i] for i in keep] if bad else numbers[start:end]
-                stats.fields.update(*(r for r in chunk if type(r) is dict))
-                if not chunk:
-                    continue
-                batch = python_batch(chunk, np.asarray(nums, dtype=np.int64), np.ones(len(chunk), np.int32), contract)
-                suspects = _suspect_rows(batch)
-                if len(suspects):
-                    text_of = dict(zip(numbers, texts))
-                    for row in suspects:
-                        chunk[row] = strict(text_of[int(batch.line[row])])[0]
-                    batch = python_batch(chunk, batch.line, batch.span, contract)
-                yield batch
+                chunk = records[start:start + BATCH_RECORDS]
+                batch = python_batch(chunk, np.asarray(nums[start:start + BATCH_RECORDS], dtype=np.int64),
+                                     np.ones(len(chunk), np.int32), contract)
+                yield _exact_numbers(batch, chunk, text_of, contract)
+
+
+def _jsonl_block(block: bytes, first_line: int, contract: Contract, max_record_bytes: int):
+    """One block by the vectorised path: (batches, the rejects to write, its counts)."""
+    recorder, stats = _Recorder(), ReadStats()
+
+    def exact(numbers: list[int], texts: list[bytes]):
+        records, nums, _ = exact_lines(numbers, texts, contract, recorder, stats, max_record_bytes)
+        batch = python_batch(records, np.asarray(nums, dtype=np.int64), np.ones(len(records), np.int32), contract)
+        batch = _exact_numbers(batch, records, dict(zip(numbers, texts)), contract)
+        return records, nums, batch.values
+
+    batches = [RawBatch(values, root_object, lines.astype(np.int64), np.ones(len(lines), np.int32), record)
+               for values, root_object, lines, record in jsonl.read_block(
+                   block, first_line, contract, stats, max_record_bytes, exact, strict, BATCH_RECORDS)]
+    return batches, recorder.calls, stats
+
+
+def exact_lines(numbers: list[int], texts: list[bytes], contract: Contract, writer: RejectWriter, stats: ReadStats,
+                max_record_bytes: int) -> tuple[list, list[int], dict[int, bytes]]:
+    """Non-blank lines read one by one, exactly: (records, their line numbers, line -> text).
+    orjson decodes; the strict parser decides every line orjson refuses or that may hide a repeated
+    field; unreadable lines are quarantined here (``json``, ``encoding``, ``oversize``)."""
+    records, kept, kept_texts, checked = [], [], [], []
+    unsure = any(b"\\u0022" in t for t in texts)  # an escaped quote defeats the repeated-field count below
+    loads = orjson.loads
+    for number, text in zip(numbers, texts):
+        if len(text) > max_record_bytes:
+            stats.records += 1
+            _oversize(writer, stats, number, len(text), text[:200], max_record_bytes)
+            continue
+        try:
+            if unsure and b"\\u0022" in text:
+                raise ValueError
+            records.append(loads(text))
+        except (orjson.JSONDecodeError, ValueError):
+            value, rule, reason = strict(text)
+            if rule is not None:
+                stats.records += 1
+                writer.add(rule, reason, number, text, raw_text=True)
+                continue
+            checked.append(len(records))
+            records.append(value)
+        kept.append(number)
+        kept_texts.append(text)
+    stats.records += len(records)
+    rejected = _recheck(records, kept_texts, checked)
+    for i in sorted(rejected):
+        writer.add("json", rejected[i], kept[i], kept_texts[i], raw_text=True)
+    if rejected:
+        keep = [i for i in range(len(records)) if i not in rejected]
+        records, kept, kept_texts = [records[i] for i in keep], [kept[i] for i in keep], [kept_texts[i] for i in keep]
+    stats.fields.update(*(r for r in records if type(r) is dict))
+    return records, kept, dict(zip(kept, kept_texts))
+
+
+def _exact_numbers(batch: RawBatch, records: list, text_of: dict[int, bytes], contract: Contract) -> RawBatch:
+    """Rows with a number orjson read as a float beyond 2**53 parsed again by Python's json."""
+    suspects = _suspect_rows(batch)
+    if not len(suspects):
+        return batch
+    for row in suspects:
+        records[row] = strict(text_of[int(batch.line[row])])[0]
+    return python_batch(records, batch.line, batch.span, contract)
 
 
 _BIG = float(2**53)
@@ -349,12 +401,16 @@ def read_header(f, path: str) -> list[str]:
     return header
 
 
-def _record_starts(block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _record_starts(block: bytes, scan: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start offset, end offset, start line index) of every non-blank record in ``block``,
-    splitting at newlines outside quotes (RFC 4180); the end excludes the record's newline."""
+    splitting at newlines outside quotes (RFC 4180); the end excludes the record's newline.
+    ``scan``: the block's (newlines, newlines outside quotes) when ``_blocks`` found them already."""
     arr = np.frombuffer(block, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == _NL)
-    boundary = newlines[(_quotes_before(arr, newlines) % 2) == 0]
+    if scan is not None:
+        newlines, boundary = scan
+    else:
+        newlines = np.flatnonzero(arr == _NL)
+        boundary = newlines[(_quotes_before(arr, newlines) % 2) == 0]
     starts = np.concatenate(([0], boundary + 1)).astype(np.int64)
     ends = np.concatenate((boundary, [len(block)])).astype(np.int64)
     length = ends - starts
@@ -384,8 +440,8 @@ def read_csv(path: str, contract: Contract, writer: RejectWriter, stats: ReadSta
         # (pyarrow's parser and kernels release the GIL); rejects are replayed here, in block order.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-parse") as pool:
             pending = None
-            for block, first_line in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
-                future = pool.submit(_parsed_block, block, first_line + 1, header, contract)
+            for block, first_line, scan in _blocks(f, max_record_bytes, writer, stats, parity=True, bom=False):
+                future = pool.submit(_parsed_block, block, first_line + 1, header, contract, scan)
                 if pending is not None:
                     yield from _replay(pending.result(), writer, stats)
                 pending = future
@@ -403,9 +459,9 @@ class _Recorder:
         self.calls.append((args, kwargs))
 
 
-def _parsed_block(block: bytes, first_line: int, header: list[str], contract: Contract):
+def _parsed_block(block: bytes, first_line: int, header: list[str], contract: Contract, scan: tuple | None = None):
     recorder, stats = _Recorder(), ReadStats()
-    batches = list(_csv_block(block, first_line, header, contract, recorder, stats))
+    batches = list(_csv_block(block, first_line, header, contract, recorder, stats, scan))
     return batches, recorder.calls, stats
 
 
@@ -414,15 +470,17 @@ def _replay(result, writer: RejectWriter, stats: ReadStats) -> Iterator[RawBatch
     for args, kwargs in calls:
         writer.add(*args, **kwargs)
     stats.records += block_stats.records
+    stats.fields.update(block_stats.fields)
     yield from batches
 
 
 def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contract, writer: RejectWriter,
-               stats: ReadStats) -> Iterator[RawBatch]:
-    """Parse one block of whole records (``first_line``: the physical line of its first byte)."""
-    work = [(block, first_line)]
+               stats: ReadStats, scan: tuple | None = None) -> Iterator[RawBatch]:
+    """Parse one block of whole records (``first_line``: the physical line of its first byte;
+    ``scan``: its newlines as ``_blocks`` found them)."""
+    work = [(block, first_line, scan)]
     while work:
-        data, line0 = work.pop(0)
+        data, line0, scan = work.pop(0)
         bad: list[tuple[int, str]] = []
 
         def invalid(row) -> str:
@@ -442,7 +500,7 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
         except pa.ArrowInvalid:
             yield from _csv_slow(data, line0, header, contract, writer, stats)
             continue
-        starts, ends, lines = _record_starts(data)
+        starts, ends, lines = _record_starts(data, scan)
         if len(starts) != table.num_rows + len(bad):  # pyarrow and the quote scan disagree: read it exactly
             yield from _csv_slow(data, line0, header, contract, writer, stats)
             continue
@@ -457,7 +515,7 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
                 writer.add("csv", f"expected {len(header)} fields; an unterminated quote runs over the next lines",
                            start_line, pieces[0], raw_text=True)
                 rest = data[int(starts[ordinal]):int(ends[ordinal])].split(b"\n", 1)[1]
-                work.append((rest, start_line + 1))
+                work.append((rest, start_line + 1, None))
             else:
                 found = len(next(csv.reader([text]), []))
                 writer.add("csv", f"expected {len(header)} fields, found {found}", start_line, text, raw_text=True)
@@ -466,7 +524,7 @@ def _csv_block(block: bytes, first_line: int, header: list[str], contract: Contr
         good_lines = record_line[good]
         if table.num_rows == 0:
             continue
-        spans = _spans(data, starts, ends)[good]
+        spans = _spans(data, starts, ends, scan[0] if scan is not None else None)[good]
         stats.records += table.num_rows
         table, not_utf8 = _as_text(table)
         for i in np.flatnonzero(not_utf8):
@@ -521,9 +579,10 @@ def _utf8_problem(record: bytes) -> str:
         return f"{exc.reason} at byte {exc.start + 1} of the record"
 
 
-def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def _spans(data: bytes, starts: np.ndarray, ends: np.ndarray, newlines: np.ndarray | None = None) -> np.ndarray:
     """Physical lines each record spans (a quoted newline adds one)."""
-    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL)
+    if newlines is None:
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _NL)
     return (1 + np.searchsorted(newlines, ends) - np.searchsorted(newlines, starts)).astype(np.int32)
 
 
