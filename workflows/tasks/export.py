@@ -1,5 +1,8 @@
 """Export: the ds's rows of every mart of a pipeline as JSON files under ``exports/<pipeline>/ds=<ds>/``.
 
+A mart row's ds is its ``ds`` column, or for an event-date mart without one (content's) the first
+date column of its primary key.
+
 One ``<mart>.json`` per mart (``{pipeline, mart, ds, columns, records, row_count}``,
 records in primary-key order, streamed from a server-side cursor), then
 ``manifest.json`` listing them, then the partition marker: a consumer that sees
@@ -46,11 +49,22 @@ def primary_key(cur, table: str) -> list[str]:
     return [name for (name,) in cur.fetchall()]
 
 
+def date_column(cur, table: str) -> str:
+    """The column whose value is the ds of a ``mart.<table>`` row: ``ds``, else the first date
+    column of the primary key (an event-date mart)."""
+    cur.execute(warehouse.read_sql("exports/date_column.sql"), {"table": f"mart.{table}"})
+    row = cur.fetchone()
+    if row is None:
+        raise ValueError(f"mart.{table} has no ds column and no date column in its primary key: it cannot be exported")
+    return row[0]
+
+
 def write_mart(cur, pipeline: str, table: str, ds: dt.date, out: TextIO) -> int:
     """Stream ``mart.<table>``'s rows for ds into ``out`` as one JSON document; return the row count."""
     order = primary_key(cur, table)
-    query = sql.SQL("SELECT * FROM {} WHERE ds = %(ds)s ORDER BY {}").format(
-        sql.Identifier("mart", table), sql.SQL(", ").join(map(sql.Identifier, order)))
+    query = sql.SQL("SELECT * FROM {} WHERE {} = %(ds)s ORDER BY {}").format(
+        sql.Identifier("mart", table), sql.Identifier(date_column(cur, table)),
+        sql.SQL(", ").join(map(sql.Identifier, order)))
     count = 0
     with cur.connection.cursor(name=f"export_{table}") as rows:
         rows.execute(query, {"ds": ds})
