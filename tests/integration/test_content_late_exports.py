@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import luigi_settings
 from tests.integration.test_content_oracle import Expected
 from tests.integration.test_content_pipeline import DATES, build, scenario
 
@@ -96,3 +97,36 @@ def test_an_export_rewrites_the_earlier_exports_its_files_changed(env, tmp_path)
         export(DATES[0]).run()
         export(DATES[1]).run()
         assert {d: export_bytes(env, d) for d in DATES} == before
+
+
+HEADERS = {"ga4_events": "event_timestamp,event_name,user_pseudo_id,session_id,content_id,page_location,"
+                         "engagement_time_msec,device_category,country",
+           "gam_delivery": "served_at,site,ad_unit,line_item,creative,content_id,impressions,clicks,revenue_usd",
+           "cms_articles": "content_id,site,title,author,section,publish_timestamp"}
+
+
+@pytest.mark.parametrize("env", ["local"], indirect=True)
+def test_a_title_change_alone_rewrites_the_earlier_export(env, tmp_path):
+    """No late GA4 or GAM row: the second snapshot retitles an article of the first date only."""
+    d0, d1 = DATES[0], DATES[1]
+    rows = {d0: {"ga4_events": [f"{d0}T12:00:00Z,page_view,u1,1,{RETITLED},,5,desktop,US"],
+                 "gam_delivery": [f"{d0}T12:00:00Z,news.example.com,/x,LI-1,CR-1,{RETITLED},100,2,0.500000"],
+                 "cms_articles": [f"{RETITLED},news.example.com,Old title,A. Author,news,2026-11-01T00:00:00Z"]},
+            d1: {"ga4_events": [f"{d1}T12:00:00Z,page_view,u2,1,7,,5,mobile,DE"],
+                 "gam_delivery": [f"{d1}T12:00:00Z,news.example.com,/x,LI-1,CR-1,7,50,1,0.250000"],
+                 "cms_articles": [f"{RETITLED},news.example.com,New title,A. Author,news,2026-11-01T00:00:00Z",
+                                  "7,news.example.com,Other,B. Author,news,2026-11-01T00:00:00Z"]}}
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    drops = {}
+    for ds, files in rows.items():
+        for entity, lines in files.items():
+            path = landing / f"{entity}_{ds:%Y%m%d}.csv"
+            path.write_text("\n".join([HEADERS[entity], *lines]) + "\n", encoding="utf-8")
+            drops.setdefault(ds, {})[entity] = path.read_bytes()
+    with luigi_settings({"content": {"landing": str(landing)}, "runall": {"pipelines": '["content"]'}}):
+        build(export(d0))
+        assert {r[3] for r in exported(env, d0)["article_daily_metrics"]} == {"Old title"}
+        build(export(d1))
+        want = {tuple(map(comparable, r)) for r in modelled(drops, [d0, d1], d0)["article_daily_metrics"]}
+        assert {r[3] for r in want} == {"New title"} and exported(env, d0)["article_daily_metrics"] == want
