@@ -8,10 +8,14 @@ drops delivered so far — computed from the drop files, never from what the cod
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import threading
+import time
 from decimal import Decimal
 
+import psycopg2
 import pytest
 
 from tests.conftest import luigi_settings
@@ -105,9 +109,9 @@ HEADERS = {"ga4_events": "event_timestamp,event_name,user_pseudo_id,session_id,c
            "cms_articles": "content_id,site,title,author,section,publish_timestamp"}
 
 
-@pytest.mark.parametrize("env", ["local"], indirect=True)
-def test_a_title_change_alone_rewrites_the_earlier_export(env, tmp_path):
-    """No late GA4 or GAM row: the second snapshot retitles an article of the first date only."""
+def tiny_drops(tmp_path):
+    """Two days of hand-made drops: an article with events on the first date only, retitled by the
+    second date's snapshot; no late GA4 or GAM row."""
     d0, d1 = DATES[0], DATES[1]
     rows = {d0: {"ga4_events": [f"{d0}T12:00:00Z,page_view,u1,1,{RETITLED},,5,desktop,US"],
                  "gam_delivery": [f"{d0}T12:00:00Z,news.example.com,/x,LI-1,CR-1,{RETITLED},100,2,0.500000"],
@@ -124,9 +128,47 @@ def test_a_title_change_alone_rewrites_the_earlier_export(env, tmp_path):
             path = landing / f"{entity}_{ds:%Y%m%d}.csv"
             path.write_text("\n".join([HEADERS[entity], *lines]) + "\n", encoding="utf-8")
             drops.setdefault(ds, {})[entity] = path.read_bytes()
+    return landing, drops
+
+
+@pytest.mark.parametrize("env", ["local"], indirect=True)
+def test_a_title_change_alone_rewrites_the_earlier_export(env, tmp_path):
+    """No late GA4 or GAM row: the second snapshot retitles an article of the first date only."""
+    d0, d1 = DATES[0], DATES[1]
+    landing, drops = tiny_drops(tmp_path)
     with luigi_settings({"content": {"landing": str(landing)}, "runall": {"pipelines": '["content"]'}}):
         build(export(d0))
         assert {r[3] for r in exported(env, d0)["article_daily_metrics"]} == {"Old title"}
         build(export(d1))
         want = {tuple(map(comparable, r)) for r in modelled(drops, [d0, d1], d0)["article_daily_metrics"]}
         assert {r[3] for r in want} == {"New title"} and exported(env, d0)["article_daily_metrics"] == want
+
+
+@pytest.mark.parametrize("env", ["local"], indirect=True)
+def test_the_snapshot_is_taken_after_the_export_lock(env, tmp_path):
+    """An export waiting for the pipeline's export lock reads the marts as they are when it gets the
+    lock: a change committed while it waits is in the files it writes (so the last writer of a
+    date's files never holds an older snapshot than an earlier writer)."""
+    d0, d1 = DATES[0], DATES[1]
+    landing, _ = tiny_drops(tmp_path)
+    with luigi_settings({"content": {"landing": str(landing)}, "runall": {"pipelines": '["content"]'}}):
+        build(export(d0), export(d1))
+        with contextlib.closing(psycopg2.connect(env.dsn)) as holder:
+            holder.autocommit = True
+            with holder.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(hashtextextended('export/content', 0))")
+            task = export(d1)
+            worker = threading.Thread(target=task.run)
+            worker.start()
+            deadline = time.monotonic() + 30
+            while not env.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"):
+                assert time.monotonic() < deadline and worker.is_alive(), "the export never waited for the lock"
+                time.sleep(0.05)
+            # a mart change committed while the export waits (as a concurrent Mart run would)
+            env.query("UPDATE mart.article_daily_metrics SET title = 'Changed while waiting' "
+                      "WHERE event_date = %s AND content_id = %s RETURNING 1", (d0, RETITLED))
+            with holder.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(hashtextextended('export/content', 0))")
+            worker.join(60)
+        assert not worker.is_alive()
+        assert {r[3] for r in exported(env, d0)["article_daily_metrics"]} == {"Changed while waiting"}
