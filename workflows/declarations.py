@@ -162,6 +162,9 @@ class Pipeline:
     settings: Callable[[], Any]                                    # its luigi.Config section (timezone, …)
     views: tuple[View, ...] = ()
     exports: bool = False                                          # its marts as JSON under exports/ every ds
+    # SQL under sql/ (params: ds) answering the other dates whose mart rows the files of ds changed
+    # (late rows); Export for ds rewrites their existing exports too. None = only ds's own export.
+    export_dates: str | None = None
     http_base: Callable[[dt.date], str] | None = field(default=None, repr=False)   # base URL for ``Http``
     drops: Callable[[], str] | None = field(default=None, repr=False)             # landing folder; "" = demo
     demo_drop: Callable[[Entity, dt.date, str], str] | None = field(default=None, repr=False)  # -> file path

@@ -182,6 +182,42 @@ def assert_marts_are_the_model(env, delivered) -> None:
         assert actual[m] == expected[m], (m, sorted(actual[m] ^ expected[m], key=str)[:6])
 
 
+def json_form(value):
+    """A model value as an export file writes it (numbers as JSON numbers, dates as ISO text)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def lake_has(env, key: str) -> bool:
+    try:
+        env.read_lake(key)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def export_files(env, day: dt.date) -> dict[str, bytes]:
+    """Every file of the activity export of ``day``, read straight from the lake."""
+    return {name: env.read_lake(f"exports/activity/ds={day}/{name}") for name in ("manifest.json", *(f"{m}.json" for m in MARTS))}
+
+
+def assert_exports_are_the_model(env, delivered, exported_days) -> None:
+    """Exactly the days run so far have an export, and each one's files (every mart, the manifest)
+    hold that day's rows of the model of the files delivered so far — late rows included."""
+    assert {d for d in DAYS if lake_has(env, f"exports/activity/ds={d}/manifest.json")} == set(exported_days)
+    expected = model(delivered)
+    for day in exported_days:
+        files = export_files(env, day)
+        manifest = json.loads(files["manifest.json"])
+        for m in MARTS:
+            doc = json.loads(files[f"{m}.json"])
+            want = {tuple(map(json_form, row)) for row in expected[m] if row[0] == day}
+            got = [tuple(r[c] for c in doc["columns"]) for r in doc["records"]]
+            assert set(got) == want and len(got) == len(want) == doc["row_count"], (day, m, sorted(set(got) ^ want, key=str)[:4])
+            assert {"mart": m, "file": f"{m}.json", "row_count": len(want)} in manifest["files"]
+
+
 def event_dates(*versions: tuple[list[str], list[str]]) -> tuple[set, set]:
     """UTC event dates of the activity and the API records of one or more versions of a file."""
     return ({utc_instant(r["timestamp"]).date() for act, _ in versions for r in records(act)},
@@ -241,26 +277,32 @@ def test_late_events_in_date_order_land_once_in_their_own_date(env, drops):
         assert_marts_are_the_model(env, delivered)
         if day > DAYS[0]:
             assert_checks_covered_the_late_dates(env, day, files[day])
+        # every export so far equals the model now: the earlier dates this file brought late
+        # events for were rewritten by this day's Export (docs/late-events.md)
+        assert_exports_are_the_model(env, delivered, [d for d in DAYS if d <= day])
     # each file stays in its own partition; the marts hold every event once, in its UTC date
     staged = dict(env.query("SELECT ds, count(*) FROM staging.activity_user_activities GROUP BY ds"))
     assert staged == {day: 110 for day in DAYS}
     assert env.query("SELECT sum(action_count) FROM mart.activity_action_counts") == [(5 * 110,)]
     assert env.query("SELECT sum(api_requests) FROM mart.activity_user_day") == [(5 * 110,)]
-    # an export holds its date's rows as they were when it ran: the last date's is complete, an
-    # earlier one is behind the late events that came after it until it is redone (docs/late-events.md)
-    def exported(day):
-        doc = json.loads(env.read_lake(f"exports/activity/ds={day}/activity_action_counts.json"))
-        return sorted((r["action"], r["action_count"]) for r in doc["records"])
+    # the late files did change DAYS[1]'s rows after its own run: its export had to be rewritten
+    def rows_of(day, delivered_days):
+        return {m: {r for r in rows if r[0] == day} for m, rows in model({d: files[d] for d in delivered_days}).items()}
 
-    def modelled(day):
-        return sorted((a, n) for d, a, n, _ in model(files)["activity_action_counts"] if d == day)
-
-    assert exported(DAYS[-1]) == modelled(DAYS[-1]) and exported(DAYS[1]) != modelled(DAYS[1])
-    before = row_versions(env)
+    assert all(rows_of(DAYS[1], DAYS[:2])[m] != rows_of(DAYS[1], DAYS)[m] for m in MARTS)
+    # ... while Export(DAYS[1])'s marker stayed as it was, and complete
+    markers = dict(env.query("SELECT ds, seq FROM etl.partition_markers WHERE target = 'export/activity'"))
+    assert set(markers) == set(DAYS) and sorted(markers, key=markers.get) == DAYS and export(DAYS[1]).complete()
+    # the rewritten files are what Export(DAYS[1]) writes now: redoing it from its marts writes
+    # the same bytes (and changes no mart row, no other export, no other marker)
+    before, files_before = row_versions(env), {d: export_files(env, d) for d in DAYS}
     from workflows import Rerun
 
     build(Rerun(date=DAYS[1], pipeline="activity", entity="user_activities", **{"from": "mart"}))
-    assert exported(DAYS[1]) == modelled(DAYS[1]) and row_versions(env) == before
+    assert {d: export_files(env, d) for d in DAYS} == files_before and row_versions(env) == before
+    after = dict(env.query("SELECT ds, seq FROM etl.partition_markers WHERE target = 'export/activity'"))
+    assert after[DAYS[1]] > markers[DAYS[1]] and {d: s for d, s in after.items() if d != DAYS[1]} == {
+        d: s for d, s in markers.items() if d != DAYS[1]}
 
 
 @pytest.mark.parametrize("env", ["local"], indirect=True)
@@ -279,6 +321,7 @@ def test_late_events_out_of_order_rerun_and_redelivered_through_the_luigi_comman
         luigi_command("Export", "--date", str(day), "--pipeline", "activity")
         delivered[day] = files[day]
         assert_marts_are_the_model(env, delivered)
+        assert_exports_are_the_model(env, delivered, sorted(delivered))  # none made for a date not run
     assert_checks_covered_the_late_dates(env, DAYS[2], files[DAYS[2]])
 
     # a re-run of a whole day from its landing file changes no mart row (not even its row version).
@@ -299,6 +342,7 @@ def test_late_events_out_of_order_rerun_and_redelivered_through_the_luigi_comman
     delivered[DAYS[3]] = changed
     assert model(delivered) != model({**delivered, DAYS[3]: old})
     assert_marts_are_the_model(env, delivered)
+    assert_exports_are_the_model(env, delivered, DAYS)
     assert_checks_covered_the_late_dates(env, DAYS[3], changed, replaced=old)
 
 

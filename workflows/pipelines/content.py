@@ -87,6 +87,7 @@ PIPELINE = Pipeline(
         "ad_daily_revenue": Mart("ad_daily_revenue", "content/mart_ad_daily_revenue.sql", ("gam_delivery",)),
     },
     views=(View("daily_summary", "content/refresh_daily_summary.sql"),),
+    export_dates="exports/content_dates.sql",  # late rows: an Export also rewrites the earlier dates' exports
     settings=content,
     drops=lambda: content().landing,
     demo_drop=demo_drop,

@@ -82,6 +82,7 @@ PIPELINE = Pipeline(
     entities={e.name: e for e in (USER_ACTIVITIES, API_LOGS)},
     marts=MARTS,
     exports=True,
+    export_dates="exports/activity_dates.sql",  # late events: the earlier dates' exports are rewritten too
     settings=activity,
     drops=lambda: activity().landing,
     demo_drop=demo_drop,
