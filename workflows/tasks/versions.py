@@ -28,7 +28,7 @@ from workflows.resources import SCHEMAS, SQL, resource
 
 STAGING_CONTRACT = "staging-1"   # bump when the staging engine stages the same raw file differently
 LOAD_CONTRACT = "load-1"         # bump when Load writes the same Parquet file differently
-STEP_VERSIONS = {"extract": "extract-1", "record": "record-1", "check": "check-1", "export": "export-1",
+STEP_VERSIONS = {"extract": "extract-1", "record": "record-1", "check": "check-1", "export": "export-2",
                  "report": "report-1", "pack": "pack-1"}
 
 _cache: dict[str, tuple[object, str]] = {}
