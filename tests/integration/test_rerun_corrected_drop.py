@@ -251,15 +251,15 @@ def test_a_corrected_drop_under_an_s3_prefix_is_seen(env, tmp_path, only_content
         assert f"note: content/gam_delivery: the drop s3://{bucket}/{key}" in out and "rerun starts from extract" in out
         assert "extract/content/gam_delivery" in out and "extract/content/ga4_events" not in out
         assert "lines of the landed file are not in the drop" not in out  # it only added: nothing to say
-        # a correction that drops lines: said too, since the merge only adds what a file delivers
+        # a correction that drops lines: said too (the reload removes the rows only they delivered)
         landed = drops[day]["gam_delivery"].splitlines()
         shorter = landed[:-3]
         gone = len({ln for ln in landed[1:] if ln.strip()} - set(shorter[1:]))
         assert gone >= 1
         client.put_object(Bucket=bucket, Key=key, Body=b"\n".join(shorter) + b"\n")
         out = dry_run(day, "stage")
-        assert (f"{gone:,} lines of the landed file are not in the drop, and the merge into "
-                "staging.content_gam_delivery is insert-only") in out
+        assert (f"{gone:,} lines of the landed file are not in the drop: the merge into "
+                "staging.content_gam_delivery removes the rows only they delivered") in out
         client.put_object(Bucket=bucket, Key=key, Body=drops[day]["gam_delivery"])  # the landed bytes again
         out = dry_run(day, "stage")
         assert "note:" not in out and "extract/content" not in out and "stage/content/gam_delivery" in out

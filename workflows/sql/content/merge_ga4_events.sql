@@ -7,7 +7,19 @@
 -- anything (even NULL vs '') do not. ds records the earliest file that delivered the event,
 -- whatever the load order, so loading files in any order (or twice) converges to the same table.
 -- Re-running a file writes nothing.
+-- A corrected file (the same ds loaded again with other contents): the rows only its old version
+-- delivered leave staging (their (event_date, content_id) keys noted in staging.content_removed_keys
+-- for the mart); a row its old version delivered first that a later file also holds moves to the
+-- earliest such file's ds (Load reads the later staged Parquet files only then: workflows/tasks/load.py).
 SET LOCAL work_mem = '256MB';
+
+-- ── 0. rows this file delivered first before and holds no more (none on a first load or a re-run) ──
+CREATE TEMP TABLE orphans ON COMMIT DROP AS
+SELECT e.row_hash
+  FROM staging.content_ga4_events AS e
+ WHERE e.ds = %(ds)s
+   AND NOT EXISTS (SELECT 1 FROM incoming AS i WHERE i.row_hash = e.row_hash);
+CREATE TEMP TABLE later_deliveries (ds date NOT NULL, row_hash uuid NOT NULL) ON COMMIT DROP;
 
 -- ── 1. events first staged from a later file: this earlier file now delivers them first ──
 -- (In date order no staged row has a later ds: the ds index finds none and nothing is joined.)
@@ -27,3 +39,25 @@ SELECT ds, event_at, event_name, user_pseudo_id, session_id, content_id,
   FROM incoming
  ORDER BY row_hash
     ON CONFLICT (row_hash) DO NOTHING;
+
+-- @later_deliveries
+-- Only when orphans has rows; later_deliveries holds those that later loaded files also hold.
+-- ── 3. orphans a later file holds: delivered first by the earliest such file now ──
+UPDATE staging.content_ga4_events AS e
+   SET ds = l.ds
+  FROM (SELECT row_hash, min(ds) AS ds FROM later_deliveries GROUP BY row_hash) AS l
+ WHERE e.row_hash = l.row_hash
+   AND e.ds = %(ds)s;
+
+-- ── 4. the others leave staging; the mart of this ds recomputes their keys ──
+WITH gone AS (
+    DELETE FROM staging.content_ga4_events AS e
+     USING orphans AS o
+     WHERE e.row_hash = o.row_hash
+       AND e.ds = %(ds)s
+ RETURNING e.event_date, e.content_id
+)
+INSERT INTO staging.content_removed_keys (entity, ds, key_date, content_id)
+SELECT DISTINCT 'ga4_events', %(ds)s::date, event_date, content_id
+  FROM gone
+    ON CONFLICT DO NOTHING;
