@@ -1,7 +1,8 @@
 -- content: GA4 article events, GAM ad delivery and CMS article snapshots.
 --
 -- Staging keeps history, so that every mart row can be recomputed exactly from it:
---   staging.content_ga4_events    every distinct event ever received (insert-only-if-absent by row_hash);
+--   staging.content_ga4_events    every distinct event the loaded files hold (insert-only-if-absent by
+--                                 row_hash; a file loaded again drops what only its old version held);
 --   staging.content_gam_delivery  every version of every ad-serving row: one per (business key, file ds);
 --   staging.content_cms_articles  one article snapshot per ds (replaced whole by Load).
 -- The *_latest views pick the newest version / snapshot; the marts read them.
