@@ -180,10 +180,10 @@ def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: 
         )
     )
     rows = copy_parquet(cur, sql.Identifier("incoming"), parquet_path, ds, progress)
-    merge, split, orphans = merge_sql.partition(LATER)
+    merge, split, then = merge_sql.partition(LATER)
     cur.execute(merge, {"ds": ds})
     if split and note_later_deliveries(cur, later_files):
-        cur.execute(orphans, {"ds": ds})
+        cur.execute(then, {"ds": ds})
     if rows >= ANALYZE_ROWS:  # the marts read what just arrived: let the planner know it (a sample: cheap)
         cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("staging", table)))
     return rows
@@ -219,6 +219,8 @@ class Load(EntityTask):
                     (f"load/{self.pipeline}/{self.entity}", self.date))
         for later_ds, in cur.fetchall():
             staged = layout.staged(self.pipeline, self.entity, later_ds)
-            if staged.exists():
-                with staged.local_path() as path:
-                    yield later_ds, path
+            if not staged.exists():  # never guess: a row of that file would be dropped from staging
+                raise FileNotFoundError(f"{self.pipeline}/{self.entity} ds={later_ds} is loaded but its staged file "
+                                        f"{staged.path} is missing: rerun that date --from stage, then this one")
+            with staged.local_path() as path:
+                yield later_ds, path
