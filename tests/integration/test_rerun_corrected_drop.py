@@ -28,7 +28,7 @@ import luigi
 import pytest
 
 from tests.conftest import REPO, luigi_settings
-from tests.integration.test_content_oracle import ga4_row, records
+from tests.integration.test_content_oracle import fields, ga4_row, gam_row, records
 from tests.integration.test_content_pipeline import DATES, assert_converged, landing, marts, raw_files
 from workflows import Rerun, RunAll
 
@@ -251,15 +251,15 @@ def test_a_corrected_drop_under_an_s3_prefix_is_seen(env, tmp_path, only_content
         assert f"note: content/gam_delivery: the drop s3://{bucket}/{key}" in out and "rerun starts from extract" in out
         assert "extract/content/gam_delivery" in out and "extract/content/ga4_events" not in out
         assert "lines of the landed file are not in the drop" not in out  # it only added: nothing to say
-        # a correction that drops lines: said too, since the merge only adds what a file delivers
+        # a correction that drops lines: said too (the reload removes the rows only they delivered)
         landed = drops[day]["gam_delivery"].splitlines()
         shorter = landed[:-3]
         gone = len({ln for ln in landed[1:] if ln.strip()} - set(shorter[1:]))
         assert gone >= 1
         client.put_object(Bucket=bucket, Key=key, Body=b"\n".join(shorter) + b"\n")
         out = dry_run(day, "stage")
-        assert (f"{gone:,} lines of the landed file are not in the drop, and the merge into "
-                "staging.content_gam_delivery is insert-only") in out
+        assert (f"{gone:,} lines of the landed file are not in the drop: the merge into "
+                "staging.content_gam_delivery removes the rows only they delivered") in out
         client.put_object(Bucket=bucket, Key=key, Body=drops[day]["gam_delivery"])  # the landed bytes again
         out = dry_run(day, "stage")
         assert "note:" not in out and "extract/content" not in out and "stage/content/gam_delivery" in out
@@ -270,3 +270,139 @@ def dry_run(day: dt.date, step: str) -> str:
     with redirect_stdout(buf):
         build(Rerun(date=day, pipeline="content", dry_run=True, **{"from": step}))
     return buf.getvalue()
+
+
+# ── a correction that removes, changes and adds events (and GAM rows) ─────────────────────────────
+D1 = DATES[1]  # corrected: a day with a later file, so that an event it shared with that file can move
+GONE_CONTENT, GONE_ADS = 999_003, 999_002  # groups only D1's old files hold: the correction removes them
+
+
+def share_and_mark(folder: Path) -> tuple[str, str]:
+    """Before the first run: DATES[2]'s GA4 file re-sends an event D1's file delivers first, and D1's
+    files hold a GA4 group and a GAM group that only they have. Returns (the shared line, the GAM line)."""
+    ga4 = {ds: folder / f"ga4_events_{ds:%Y%m%d}.csv" for ds in DATES}
+    earlier = {ga4_row(f) for _, f in records(ga4[DATES[0]].read_text())}
+    shared = next(line for line in ga4[D1].read_text().splitlines()[1:]
+                  if (row := ga4_row(fields(line))) is not None and row not in earlier)
+    with open(ga4[DATES[2]], "a") as f:
+        f.write(shared + "\n")
+    with open(ga4[D1], "a") as f:
+        for user in ("gone-1", "gone-2"):
+            f.write(f"{D1}T06:00:00Z,page_view,{user},9,{GONE_CONTENT},,,desktop,US\n")
+    ad = f"{D1}T07:00:00Z,news.example.com,/x/side,LI-G,CR-G,{GONE_ADS},300,3,0.750000"
+    with open(folder / f"gam_delivery_{D1:%Y%m%d}.csv", "a") as f:
+        f.write(ad + "\n")
+    return shared, ad
+
+
+def correct_d1(folder: Path, shared: str, ad: str) -> dict[str, set]:
+    """The corrected D1 drops: GA4 without the shared event, the GONE_CONTENT group and every 7th line,
+    every 11th line changed (engagement time), late events added for DATES[0] and D1; GAM without the
+    GONE_ADS line, one key's values changed. Returns what each case is about, for the guards."""
+    ga4 = folder / f"ga4_events_{D1:%Y%m%d}.csv"
+    header, *lines = ga4.read_text().splitlines()
+    kept, removed, changed = [], set(), set()
+    for i, line in enumerate(lines):
+        f = fields(line)
+        row = ga4_row(f)
+        if row is not None and (line == shared or row[4] == GONE_CONTENT or i % 7 == 3):
+            removed.add(row)
+        elif row is not None and i % 11 == 5:
+            f[6] = str(4242 + i)
+            changed.add(ga4_row(f))
+            kept.append(quoted(f))
+        else:
+            kept.append(line)
+    added = {f"{day}T0{i + 2}:03:04Z,page_view,late-{i},{70 + i},{1 + i},,12,mobile,DE"
+             for i, day in enumerate((DATES[0], DATES[0], D1))}
+    ga4.write_text("\n".join([header, *kept, *sorted(added)]) + "\n")
+    gam = folder / f"gam_delivery_{D1:%Y%m%d}.csv"
+    header, *lines = gam.read_text().splitlines()
+    key = next(p[0] for p in map(gam_row, map(fields, lines)) if p is not None and p[0][4] != GONE_ADS)
+    out = []
+    for line in lines:
+        if line == ad:
+            continue
+        f = fields(line)
+        parsed = gam_row(f)
+        if parsed is not None and parsed[0] == key:
+            f[6] = str(parsed[1][1] + 1000)
+            line = quoted(f)
+        out.append(line)
+    gam.write_text("\n".join([header, *out]) + "\n")
+    return {"removed": removed, "changed": changed, "added": {ga4_row(fields(a)) for a in added}, "gam_key": {key}}
+
+
+def luigi_cli(env, tmp_path, *args) -> subprocess.CompletedProcess:
+    """The real command line, in its own process: ``luigi --module workflows <args> --local-scheduler``."""
+    cfg = tmp_path / "cli.cfg"
+    cfg.write_text(f"[warehouse]\ndsn = {env.dsn}\n[lake]\nroot = {env.lake}\n[demo]\nseed = 7\nsize = 1\n"
+                   f"[fakestore]\nbase_url =\n[content]\nlanding = {tmp_path / 'landing'}\n"
+                   f"[cli]\nlog_dir = {tmp_path / 'logs'}\n")
+    return subprocess.run([sys.executable, "-m", "luigi", "--module", "workflows", *args, "--local-scheduler",
+                           "--no-lock"], cwd=REPO, env={**os.environ, "LUIGI_CONFIG_PATH": str(cfg)},
+                          capture_output=True, text=True, timeout=900)
+
+
+def staged_events(env) -> dict[tuple, dt.date]:
+    return {tuple(r[:-1]): r[-1] for r in env.query(
+        """SELECT event_at, event_name, user_pseudo_id, session_id, content_id, page_location,
+                  engagement_time_msec, device_category, country, ds FROM staging.content_ga4_events""")}
+
+
+@LOCAL
+def test_rerun_after_a_correction_that_removes_changes_and_adds_rows(env, tmp_path):
+    folder = tmp_path / "landing"
+    landing(folder)
+    shared, ad = share_and_mark(folder)
+    with luigi_settings({"content": {"landing": str(folder)}}):
+        for ds in DATES:
+            build(RunAll(date=ds))
+        before_model = assert_converged(env, DATES)
+        shared_row = ga4_row(fields(shared))
+        assert staged_events(env)[shared_row] == D1  # D1 delivered it first; DATES[2] re-sent it
+        before_marts, before_markers = marts(env), markers(env)
+        assert (D1, GONE_CONTENT) in before_marts["article"] and (D1, GONE_ADS) in before_marts["ads"]
+        others, files = other_tables(env), lake_files(Path(env.lake), "content")
+        cases = correct_d1(folder, shared, ad)
+
+        done = luigi_cli(env, tmp_path, "Rerun", "--date", str(D1), "--pipeline", "content", "--from", "load")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "note: content/ga4_events: the drop" in done.stdout and "note: content/gam_delivery: the drop" in done.stdout
+        assert "removes the rows only they delivered" in done.stdout
+        for entity in ("ga4_events", "gam_delivery"):  # landed again
+            assert env.read_lake(f"raw/content/{entity}/ds={D1}/{entity}.csv") == \
+                (folder / f"{entity}_{D1:%Y%m%d}.csv").read_bytes()
+        # staging and every content mart = the model over the files as they now are
+        model = assert_converged(env, DATES)
+        staged, after = staged_events(env), marts(env)
+        # guards: each case is really there, so the equality above is not vacuous
+        assert staged[shared_row] == DATES[2]  # only the later file holds it now: it moved there
+        only_old = cases["removed"] - set(model.first_file)
+        assert len(only_old) > 10 and not only_old & set(staged)  # removed rows left staging
+        assert cases["changed"] <= set(staged) and cases["added"] <= set(staged)
+        assert {e[0].date() for e in cases["added"]} == {DATES[0], D1}
+        assert (D1, GONE_CONTENT) not in after["article"] and (D1, GONE_ADS) not in after["ads"]  # groups deleted
+        assert (D1, GONE_CONTENT) not in after["summary"] and (D1, GONE_ADS) not in after["summary"]
+        (key,) = cases["gam_key"]
+        assert after["ads"][key[0].date(), key[4]] != before_marts["ads"][key[0].date(), key[4]]
+        assert model.article_daily_metrics() != before_model.article_daily_metrics()
+        moved = {k for k in after["article"].keys() | before_marts["article"].keys()
+                 if after["article"].get(k) != before_marts["article"].get(k)}
+        assert {DATES[0], D1} <= {day for day, _ in moved}
+        # only D1's content markers were redone; other pipelines untouched: tables, DQ rows, lake files, markers
+        ms = markers(env)
+        assert {d for (t, d), v in ms.items() if before_markers.get((t, d)) != v} == {D1}
+        assert of_others(ms) == of_others(before_markers)
+        assert other_tables(env) == others
+        assert lake_files(Path(env.lake), "content") == files
+
+        # the same command again (the drop is the landed file now): every load and mart writes nothing
+        # (the CMS snapshot is replaced whole by design: not compared)
+        merged = CONTENT_TABLES - {"staging.content_cms_articles"} | {"mart.daily_summary", "staging.content_removed_keys"}
+        rows = {t: set(env.query(f"SELECT xmin::text, t::text FROM {t} t")) for t in merged}
+        again = luigi_cli(env, tmp_path, "Rerun", "--date", str(D1), "--pipeline", "content", "--from", "load")
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        assert "note:" not in again.stdout
+        assert {t: set(env.query(f"SELECT xmin::text, t::text FROM {t} t")) for t in merged} == rows
+        assert_converged(env, DATES)

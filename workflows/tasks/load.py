@@ -5,6 +5,10 @@ Default (replace): lock the partition, delete its rows, COPY the Parquet file
 and upsert the partition marker. Merge entities (``merge_sql``) COPY into a
 temp table and merge from it (dedupe, versioning, upserts). A crash leaves the
 old partition and marker; a re-run replaces both.
+A merge SQL split by ``LATER`` runs its second part only when its first left rows in the temp
+table ``orphans (row_hash)`` (rows the file delivered first before and no longer holds: a corrected
+file); ``later_deliveries (ds, row_hash)`` then says which of them later loaded files hold, read
+from their staged Parquet files. A first load or a re-run of the same file never reads them.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import datetime as dt
 import io
 import threading
 from queue import Full, Queue
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,6 +29,7 @@ from workflows.tasks.base import EntityTask, input_targets
 from workflows.tasks.stage import Stage
 
 BATCH_ROWS = 65_536
+LATER = "-- @later_deliveries"  # a merge SQL's line before the part that reads temp table later_deliveries
 ANALYZE_ROWS = 50_000  # a load this large refreshes the table's planner statistics
 
 
@@ -148,9 +153,26 @@ def copy_partition(cur, table: str, parquet_path: str, ds: dt.date, progress=Non
     return rows
 
 
-def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: str, progress=None) -> int:
+def note_later_deliveries(cur, later_files: Callable[[], Iterable[tuple[dt.date, str]]]) -> int:
+    """The rows of temp table ``orphans`` that the later files (ds, staged Parquet path) hold, into temp
+    table ``later_deliveries``; the orphans' count. Reads no file when there are no orphans."""
+    cur.execute("SELECT replace(row_hash::text, '-', '') FROM orphans")
+    orphans = pa.array([h for h, in cur.fetchall()], pa.string())
+    if len(orphans):
+        for later_ds, path in later_files():
+            hashes = pq.read_table(path, columns=["row_hash"]).column(0)
+            found = pc.unique(pc.filter(hashes, pc.is_in(hashes, value_set=orphans)))
+            if len(found):
+                cur.execute("INSERT INTO later_deliveries (ds, row_hash) SELECT %s, unnest(%s::uuid[])",
+                            (later_ds, found.to_pylist()))
+    return len(orphans)
+
+
+def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: str, progress=None,
+                    later_files: Callable[[], Iterable[tuple[dt.date, str]]] = lambda: ()) -> int:
     """COPY the Parquet rows into temp table ``incoming`` (LIKE ``staging.<table>``), then run
-    ``merge_sql`` (params: ds) to merge them into the staging table. Returns the rows copied."""
+    ``merge_sql`` (params: ds) to merge them into the staging table. Returns the rows copied.
+    ``later_files``: (ds, staged Parquet path) of the later loaded files, for a merge SQL split by ``LATER``."""
     cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"staging.{table}",))
     cur.execute(
         sql.SQL("CREATE TEMP TABLE incoming (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
@@ -158,7 +180,10 @@ def merge_partition(cur, table: str, parquet_path: str, ds: dt.date, merge_sql: 
         )
     )
     rows = copy_parquet(cur, sql.Identifier("incoming"), parquet_path, ds, progress)
-    cur.execute(merge_sql, {"ds": ds})
+    merge, split, then = merge_sql.partition(LATER)
+    cur.execute(merge, {"ds": ds})
+    if split and note_later_deliveries(cur, later_files):
+        cur.execute(then, {"ds": ds})
     if rows >= ANALYZE_ROWS:  # the marts read what just arrived: let the planner know it (a sample: cheap)
         cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier("staging", table)))
     return rows
@@ -181,8 +206,21 @@ class Load(EntityTask):
 
         with self.input()["data"].local_path() as path, warehouse.transaction() as cur:
             if merge:
-                rows = merge_partition(cur, table, path, self.date, warehouse.read_sql(merge), progress)
+                rows = merge_partition(cur, table, path, self.date, warehouse.read_sql(merge), progress,
+                                       lambda: self.later_files(cur))
             else:
                 rows = copy_partition(cur, table, path, self.date, progress)
             self.output().write(cur, rows)
         self.report(f"{rows} rows loaded into staging.{table}", 100, **{"in": rows, "out": rows})
+
+    def later_files(self, cur) -> Iterator[tuple[dt.date, str]]:
+        """(ds, local staged Parquet path) of every later file of the entity that is loaded."""
+        cur.execute("SELECT ds FROM etl.partition_markers WHERE target = %s AND ds > %s ORDER BY ds",
+                    (f"load/{self.pipeline}/{self.entity}", self.date))
+        for later_ds, in cur.fetchall():
+            staged = layout.staged(self.pipeline, self.entity, later_ds)
+            if not staged.exists():  # never guess: a row of that file would be dropped from staging
+                raise FileNotFoundError(f"{self.pipeline}/{self.entity} ds={later_ds} is loaded but its staged file "
+                                        f"{staged.path} is missing: rerun that date --from stage, then this one")
+            with staged.local_path() as path:
+                yield later_ds, path

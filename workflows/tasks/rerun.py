@@ -77,8 +77,8 @@ def drop_changed(decl: Pipeline, entity: str, ds: dt.date) -> str | None:
     note = (f"{decl.name}/{entity}: the drop {uri} ({size:,} bytes, sha256 {sha[:12]}) is not the landed file "
             f"({meta.get('bytes', 0):,} bytes, sha256 {str(meta.get('sha256'))[:12]}): rerun starts from extract")
     if gone:
-        note += (f"; {gone:,} lines of the landed file are not in the drop, and the merge into "
-                 f"staging.{decl.staging_table(entity)} is insert-only: their rows stay (remove them by hand)")
+        note += (f"; {gone:,} lines of the landed file are not in the drop: the merge into "
+                 f"staging.{decl.staging_table(entity)} removes the rows only they delivered")
     return note
 
 
@@ -90,8 +90,7 @@ def _lines(path, header: bool) -> set[bytes]:
 
 
 def _lines_gone(decl: Pipeline, entity: str, ds: dt.date, drop: Path) -> int:
-    """How many distinct lines of the landed raw file the new drop no longer holds (a merge entity keeps
-    their rows: its merge only adds what a file delivers)."""
+    """How many distinct lines of the landed raw file the new drop no longer holds."""
     header = decl.entity(entity).format == "csv"
     with layout.raw(decl.name, entity, ds, decl.entity(entity).raw_filename).local_path() as landed:
         return len(_lines(landed, header) - _lines(drop, header))

@@ -1,5 +1,6 @@
 -- article_daily_metrics ← staging.content_ga4_events (all history) + current CMS attributes,
--- for exactly the (event_date, content_id) keys the %(ds)s file touched.
+-- for exactly the (event_date, content_id) keys the %(ds)s file touched (or, corrected, no longer holds:
+-- staging.content_removed_keys; such a key left without events is deleted).
 --
 -- Grain: event_date (UTC) × content_id.
 --   pageviews             page_view events
@@ -17,10 +18,14 @@
 SET LOCAL work_mem = '256MB';
 
 -- ── recompute the touched keys from all history ─────────────────────────────
-WITH touched AS (
-    SELECT DISTINCT event_date, content_id
+WITH touched AS (  -- the file's keys, and those a correction of it took rows from
+    SELECT event_date, content_id
       FROM staging.content_ga4_events
      WHERE ds = %(ds)s
+     UNION
+    SELECT key_date, content_id
+      FROM staging.content_removed_keys
+     WHERE entity = 'ga4_events' AND ds = %(ds)s
 ),
 events AS MATERIALIZED (
     SELECT e.event_date, e.content_id, e.user_pseudo_id, e.session_id, e.event_name, e.engagement_time_msec
@@ -76,6 +81,14 @@ SELECT event_date, content_id, site, title, author, section, published_at,
        (EXCLUDED.site, EXCLUDED.title, EXCLUDED.author, EXCLUDED.section, EXCLUDED.published_at,
         EXCLUDED.pageviews, EXCLUDED.sessions, EXCLUDED.users, EXCLUDED.engagement_events,
         EXCLUDED.engagement_time_msec);
+
+-- ── keys a correction of this file left without events ───────────────────────
+DELETE FROM mart.article_daily_metrics AS m
+ USING staging.content_removed_keys AS k
+ WHERE k.entity = 'ga4_events' AND k.ds = %(ds)s
+   AND m.event_date = k.key_date AND m.content_id = k.content_id
+   AND NOT EXISTS (SELECT 1 FROM staging.content_ga4_events AS e
+                    WHERE e.event_date = k.key_date AND e.content_id = k.content_id);
 
 -- ── articles whose newest snapshot is this ds: their attributes on every date ──
 UPDATE mart.article_daily_metrics AS m

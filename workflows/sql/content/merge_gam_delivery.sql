@@ -5,8 +5,24 @@
 -- line of a key wins (a file may restate a row; the stager quarantines the earlier lines as
 -- `superseded`, so DISTINCT ON below is only a safety net); across files the version of the latest file (ds)
 -- wins, which staging.content_gam_delivery_latest resolves, so loading files in any order gives
--- the same answer. A re-run of the file upserts the same versions and writes nothing. A re-delivered
--- file never deletes versions: a version once received stays in the history.
+-- the same answer. A re-run of the file upserts the same versions and writes nothing. A corrected
+-- file (the same ds loaded again with other contents) replaces the file's versions: the versions of
+-- keys it no longer holds are deleted (the key's version of another file, if any, is then the
+-- latest), their (served_date, content_id) noted in staging.content_removed_keys for the mart.
+
+-- ── versions of this file's ds whose key the file no longer holds (none on a first load) ──
+WITH gone AS (
+    DELETE FROM staging.content_gam_delivery AS g
+     WHERE g.ds = %(ds)s
+       AND NOT EXISTS (SELECT 1 FROM incoming AS i
+                        WHERE i.served_at = g.served_at AND i.ad_unit = g.ad_unit AND i.line_item = g.line_item
+                          AND i.creative = g.creative AND i.content_id = g.content_id)
+ RETURNING g.served_date, g.content_id
+)
+INSERT INTO staging.content_removed_keys (entity, ds, key_date, content_id)
+SELECT DISTINCT 'gam_delivery', %(ds)s::date, served_date, content_id
+  FROM gone
+    ON CONFLICT DO NOTHING;
 
 -- ── one version per key in this file: its last line ─────────────────────────
 WITH versions AS (

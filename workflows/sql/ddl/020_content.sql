@@ -1,7 +1,8 @@
 -- content: GA4 article events, GAM ad delivery and CMS article snapshots.
 --
 -- Staging keeps history, so that every mart row can be recomputed exactly from it:
---   staging.content_ga4_events    every distinct event ever received (insert-only-if-absent by row_hash);
+--   staging.content_ga4_events    every distinct event the loaded files hold (insert-only-if-absent by
+--                                 row_hash; a file loaded again drops what only its old version held);
 --   staging.content_gam_delivery  every version of every ad-serving row: one per (business key, file ds);
 --   staging.content_cms_articles  one article snapshot per ds (replaced whole by Load).
 -- The *_latest views pick the newest version / snapshot; the marts read them.
@@ -87,6 +88,19 @@ SELECT v.ds, v.served_at, v.served_date, v.site, v.ad_unit, v.line_item, v.creat
          FROM staging.content_gam_delivery AS newer
         WHERE newer.served_at = v.served_at AND newer.ad_unit = v.ad_unit AND newer.line_item = v.line_item
           AND newer.creative = v.creative AND newer.content_id = v.content_id AND newer.ds > v.ds);
+
+-- ── staging: mart keys a corrected file took rows from ────────────────────────
+-- A file loaded again with other contents removes the rows only its old version delivered
+-- (merge_ga4_events.sql, merge_gam_delivery.sql); their mart keys are noted here, per entity and
+-- file ds, and that ds's mart recomputes them too (deleting a key left without rows). Rows stay:
+-- a mart that runs only later still finds them, and recomputing a key again changes nothing.
+CREATE TABLE IF NOT EXISTS staging.content_removed_keys (
+    entity      text   NOT NULL,  -- ga4_events | gam_delivery
+    ds          date   NOT NULL,  -- the file loaded again without those rows
+    key_date    date   NOT NULL,  -- the rows' event_date | served_date
+    content_id  bigint NOT NULL,
+    PRIMARY KEY (entity, ds, key_date, content_id)
+);
 
 -- ── staging: CMS article snapshots ─────────────────────────────────────────
 CREATE TABLE IF NOT EXISTS staging.content_cms_articles (
