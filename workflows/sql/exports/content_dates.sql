@@ -5,7 +5,8 @@
 --   CMS   the event dates of the article rows whose attributes the snapshot changed: articles whose
 --         newest snapshot is ds and differs from their previous one (or that had none), whose
 --         attributes mart_article_daily_metrics.sql sets on every date. The article mart is read
---         by content_id only when some article changed.
+--         by content_id only when some article changed;
+--   removed the dates of the keys a corrected file of ds took rows from (staging.content_removed_keys).
 WITH changed_articles AS (
     SELECT a.content_id
       FROM staging.content_cms_articles_latest AS a
@@ -27,6 +28,10 @@ SELECT event_date
 SELECT served_date
   FROM staging.content_gam_delivery
  WHERE ds = %(ds)s AND served_date <> %(ds)s
+ UNION
+SELECT key_date
+  FROM staging.content_removed_keys
+ WHERE ds = %(ds)s AND key_date <> %(ds)s
  UNION
 SELECT m.event_date
   FROM mart.article_daily_metrics AS m
