@@ -16,6 +16,7 @@ import pytest
 
 from targets import lake as lake_module
 from workflows import warehouse
+from workflows.tasks import versions
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,6 +51,7 @@ def luigi_settings(settings: dict[str, dict[str, str]]):
             cfg.set(section, key, value)
     warehouse.reset()
     lake_module._S3_CLIENTS.clear()
+    versions.clear()  # code versions (and the caches built on them) read the settings once per process
     try:
         yield
     finally:
@@ -60,6 +62,7 @@ def luigi_settings(settings: dict[str, dict[str, str]]):
                 cfg.set(section, key, old)
         warehouse.reset()
         lake_module._S3_CLIENTS.clear()
+        versions.clear()
 
 
 @pytest.fixture(scope="session")

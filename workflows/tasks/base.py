@@ -12,6 +12,7 @@ from targets import PartitionMarker
 from targets.markers import ds_version, fresh_upstream
 from workflows import pipelines, warehouse
 from workflows.declarations import Entity, Mart, Pipeline
+from workflows.tasks import versions
 
 log = logging.getLogger("luigi-interface")
 
@@ -46,6 +47,7 @@ _SEEN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("complete_se
 # workflows.tasks.runall (which imports this module) through ``use_day_graph``.
 _day_graph: Callable[[], tuple[dict, set, list]] | None = None
 _fresh: dict[tuple, tuple[dict, tuple, dict[str, bool]]] = {}
+versions.on_clear(_fresh.clear)
 
 
 def use_day_graph(provider: Callable[[], tuple[dict, set, list]]) -> None:

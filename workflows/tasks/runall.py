@@ -19,6 +19,7 @@ from workflows.tasks.check import Check
 from workflows.tasks.pack import deliverables
 from workflows.tasks.publish import published
 from workflows.tasks.report import DQReport
+from workflows.tasks import versions
 
 
 def graph(tasks: list[luigi.Task]) -> tuple[dict[str, luigi.Task], dict[str, str], set[tuple[str, str]]]:
@@ -57,13 +58,14 @@ _graphs: dict = {}
 def _day_graph_ordered() -> tuple[dict[str, str], set[tuple[str, str]], list[str]]:
     """RunAll's graph (the same for every ds) and its targets inputs first, once per process and
     set of pipelines."""
-    enabled = pipelines.enabled()
-    key = tuple((p.name, id(p)) for p in enabled)
-    if key not in _graphs:
+    enabled = tuple(pipelines.enabled())
+    cached = _graphs.get("graph")
+    # the declarations themselves are kept with the graph: compared by identity, never by id(),
+    # which a new object may reuse once an old one is gone
+    if cached is None or len(cached[0]) != len(enabled) or any(a is not b for a, b in zip(cached[0], enabled)):
         _, nodes, edges = graph(RunAll(date=dt.date(2000, 1, 1)).requires())
-        _graphs.clear()
-        _graphs[key] = (nodes, edges, topological(nodes, edges))
-    return _graphs[key]
+        cached = _graphs["graph"] = (enabled, (nodes, edges, topological(nodes, edges)))
+    return cached[1]
 
 
 def day_graph() -> tuple[dict[str, str], set[tuple[str, str]]]:
@@ -73,6 +75,7 @@ def day_graph() -> tuple[dict[str, str], set[tuple[str, str]]]:
 
 
 use_day_graph(_day_graph_ordered)  # the tasks' complete() reads everything upstream from this graph
+versions.on_clear(_graphs.clear)
 
 
 class RunAll(luigi.WrapperTask):

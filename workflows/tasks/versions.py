@@ -32,11 +32,21 @@ STEP_VERSIONS = {"extract": "extract-1", "record": "record-1", "check": "check-1
                  "report": "report-1", "pack": "pack-1"}
 
 _cache: dict[str, tuple[object, str]] = {}
+_dependents: list = []  # caches built from these versions (RunAll's day graph, its freshness answers)
+
+
+def on_clear(forget) -> None:
+    """Call ``forget()`` whenever the versions are forgotten (a cache that holds versions)."""
+    _dependents.append(forget)
 
 
 def clear() -> None:
-    """Forget the computed versions (a test that edits a SQL file or a declaration)."""
+    """Forget the computed versions and every cache built from them. Versions are computed once per
+    process, from the files and settings the process started with: a test that edits a SQL file, a
+    declaration or a setting (e.g. a threshold) in-process calls this."""
     _cache.clear()
+    for forget in _dependents:
+        forget()
 
 
 def _hash(*parts: str) -> str:
