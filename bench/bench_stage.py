@@ -76,6 +76,9 @@ def main() -> None:
     if args.child:
         child_stage(*args.child)
         return
+    unknown = sorted(set(args.cases.split(",")) - set(CASES))
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'case':24} {'rows':>9} {'records/s':>10} {'seconds':>8} {'cpu s':>6} {'peak RSS MiB':>13}  "
           "staged / quarantined")
