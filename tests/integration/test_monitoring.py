@@ -19,7 +19,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -30,7 +29,7 @@ import psycopg2.errors
 import pytest
 import yaml
 
-from tests.conftest import free_port, luigi_settings
+from tests.conftest import free_port, luigi_settings, wait_http
 from workflows import Extract, RunAll
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,17 +121,6 @@ def run_reader_script(pg_dsn: str) -> None:
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
 
-
-def wait_http(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def test_dashboard_queries_on_a_real_luigid_and_warehouse(pg_dsn, tmp_path):

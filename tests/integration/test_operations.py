@@ -20,7 +20,7 @@ import psycopg2.extras
 
 from targets import completed_dates
 from workflows.tasks.runall import day_graph, topological
-from tests.conftest import free_port, luigi_cli, luigi_settings
+from tests.conftest import free_port, luigi_cli, luigi_settings, wait_http
 from workflows import RangeDaily, RunAll, warehouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,17 +156,6 @@ def test_range_daily_over_400_done_dates_schedules_nothing(pg_dsn, tmp_path):
         query(pg_dsn, "DELETE FROM etl.partition_markers WHERE ds = %s AND target = %s", (dates[123], targets[0]))
         assert RunAll.bulk_complete(dates) == dates[:123] + dates[124:]
 
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 MARTS = {"mart.dim_product": "product_id", "mart.dim_user": "user_id", "mart.fact_sales": "cart_id, product_id"}

@@ -6,29 +6,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import psycopg2
 
-from tests.conftest import free_port, luigi_cli
+from tests.conftest import free_port, luigi_cli, wait_http
 from workflows import pipelines
 
 D = "2026-11-20"
 
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def api(port: int, method: str, **data) -> dict:
