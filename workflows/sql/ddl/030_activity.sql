@@ -138,30 +138,29 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER activity_user_activities_inserted
-    AFTER INSERT ON staging.activity_user_activities REFERENCING NEW TABLE AS inserted_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_count_inserted('user_activities');
-CREATE OR REPLACE TRIGGER activity_user_activities_replaced
-    AFTER DELETE ON staging.activity_user_activities REFERENCING OLD TABLE AS deleted_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_deleted('user_activities');
-CREATE OR REPLACE TRIGGER activity_user_activities_no_update
-    BEFORE UPDATE ON staging.activity_user_activities
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_refuse_update();
-CREATE OR REPLACE TRIGGER activity_user_activities_truncated
-    AFTER TRUNCATE ON staging.activity_user_activities
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_truncated('user_activities');
-CREATE OR REPLACE TRIGGER activity_api_logs_inserted
-    AFTER INSERT ON staging.activity_api_logs REFERENCING NEW TABLE AS inserted_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_count_inserted('api_logs');
-CREATE OR REPLACE TRIGGER activity_api_logs_replaced
-    AFTER DELETE ON staging.activity_api_logs REFERENCING OLD TABLE AS deleted_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_deleted('api_logs');
-CREATE OR REPLACE TRIGGER activity_api_logs_no_update
-    BEFORE UPDATE ON staging.activity_api_logs
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_refuse_update();
-CREATE OR REPLACE TRIGGER activity_api_logs_truncated
-    AFTER TRUNCATE ON staging.activity_api_logs
-    FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_truncated('api_logs');
+-- The same four triggers on each activity staging table.
+DO $$
+DECLARE
+    e text;
+BEGIN
+    FOREACH e IN ARRAY ARRAY['user_activities', 'api_logs'] LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER INSERT ON staging.%2$I '
+                       'REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION staging.activity_count_inserted(%3$L)',
+                       'activity_' || e || '_inserted', 'activity_' || e, e);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER DELETE ON staging.%2$I '
+                       'REFERENCING OLD TABLE AS deleted_rows FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION staging.activity_note_deleted(%3$L)',
+                       'activity_' || e || '_replaced', 'activity_' || e, e);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I BEFORE UPDATE ON staging.%2$I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_refuse_update()',
+                       'activity_' || e || '_no_update', 'activity_' || e);
+        EXECUTE format('CREATE OR REPLACE TRIGGER %1$I AFTER TRUNCATE ON staging.%2$I '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION staging.activity_note_truncated(%3$L)',
+                       'activity_' || e || '_truncated', 'activity_' || e, e);
+    END LOOP;
+END
+$$;
 
 -- ── marts: activity ────────────────────────────────────────────────────────
 -- In every activity mart, ds is the UTC event date of the rows aggregated (not the file's ds).
