@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import luigi
 import luigi.configuration
 import psycopg2.extensions
-from luigi.parameter import ParameterVisibility
+from luigi.parameter import OptionalParameterMixin, ParameterVisibility
 
 from targets.lake import checked_root
 
@@ -26,6 +26,12 @@ PRIVATE = {"significant": False, "visibility": ParameterVisibility.PRIVATE}
 
 
 # ── parameter kinds with their own validation ──────────────────────────────────
+
+class OptionalDateParameter(OptionalParameterMixin, luigi.DateParameter):
+    """A date, or None when not given (Luigi has no optional date parameter of its own)."""
+
+    expected_type = dt.date
+
 
 class UrlParameter(luigi.Parameter):
     """An http(s) URL, or empty."""

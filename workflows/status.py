@@ -16,9 +16,9 @@ import datetime as dt
 import sys
 
 import luigi
-from luigi.parameter import OptionalParameterMixin
 
 from workflows import warehouse
+from workflows.config import OptionalDateParameter
 
 _SUMMARY = """
 SELECT ds, task_family, count(*) FILTER (WHERE status = 'success') AS ok,
@@ -84,16 +84,12 @@ def partitions(spec: str, show_done: bool = False) -> int:
     return 0
 
 
-class _OptionalDate(OptionalParameterMixin, luigi.DateParameter):
-    expected_type = dt.date
-
-
 class Status(luigi.Task):
     """Print what is done, stale (and why) or missing for a date or range; changes nothing. Runs every
     time it is asked (never complete beforehand)."""
 
     date = luigi.DateParameter(description="The ds (or the first of a range)")
-    stop = _OptionalDate(default=None, description="Day after the last ds of a range (exclusive)")
+    stop = OptionalDateParameter(default=None, description="Day after the last ds of a range (exclusive)")
     all = luigi.BoolParameter(default=False, description="List the done targets too")
 
     def __init__(self, *args, **kwargs):

@@ -25,25 +25,18 @@ from collections import defaultdict
 from pathlib import Path
 
 import luigi
-from luigi.parameter import OptionalParameterMixin
 
 from targets.lake import s3_client
 from workflows import layout, pipelines, warehouse
+from workflows.config import OptionalDateParameter
+from workflows.pack_files import sha256_file
+from workflows.status import date_range
 from workflows.declarations import Drop, Pipeline
 from workflows.tasks.base import report_status
 from workflows.tasks.extract import snapshot_too_old
 from workflows.tasks.runall import RunAll, graph
 
 STEPS = ("extract", "stage", "load", "mart", "check")
-
-
-def _sha256(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 def drop_changed(decl: Pipeline, entity: str, ds: dt.date) -> str | None:
@@ -70,7 +63,7 @@ def drop_changed(decl: Pipeline, entity: str, ds: dt.date) -> str | None:
             uri = local = Path(root) / name
             if not local.is_file():
                 return None
-        size, sha = _sha256(local)
+        size, sha = local.stat().st_size, sha256_file(str(local))
         if (size, sha) == (meta.get("bytes"), meta.get("sha256")):
             return None
         gone = _lines_gone(decl, entity, ds, local) if decl.entity(entity).merge_sql else 0
@@ -169,16 +162,12 @@ def invalidate(request_id: str, command: str, plans: dict[dt.date, dict]) -> int
         return cur.rowcount
 
 
-class _OptionalDate(OptionalParameterMixin, luigi.DateParameter):
-    expected_type = dt.date
-
-
 class Rerun(luigi.Task):
     """Invalidate the chosen markers of a date or range and everything downstream, then redo them."""
 
-    date = _OptionalDate(default=None, description="The ds to redo (or --start/--stop)")
-    start = _OptionalDate(default=None, description="First ds of a range")
-    stop = _OptionalDate(default=None, description="Day after the last ds of a range (exclusive)")
+    date = OptionalDateParameter(default=None, description="The ds to redo (or --start/--stop)")
+    start = OptionalDateParameter(default=None, description="First ds of a range")
+    stop = OptionalDateParameter(default=None, description="Day after the last ds of a range (exclusive)")
     pipeline = luigi.Parameter(default="", description="Only this pipeline (default: every enabled one)")
     # None when not given (not ""): the command line's check of a root task's entity/mart skips them then
     entity = luigi.OptionalParameter(default=None, description="Only this entity of the pipeline (and what reads it)")
@@ -200,7 +189,7 @@ class Rerun(luigi.Task):
         if self.date and not (self.start or self.stop):
             return [self.date]
         if self.start and self.stop and not self.date and self.start < self.stop:
-            return [self.start + dt.timedelta(days=i) for i in range((self.stop - self.start).days)]
+            return date_range(self.start, self.stop)
         raise ValueError("Rerun needs --date D, or --start D1 --stop D2 (stop exclusive, after start)")
 
     def plans(self) -> tuple[dict[dt.date, dict], list[str]]:
