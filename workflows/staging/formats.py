@@ -59,13 +59,16 @@ def _cast_valid(texts: pa.Array, to: pa.DataType) -> tuple[pa.Array, np.ndarray]
             pc.cast(texts.slice(int(row), 1), to)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             bad[row] = True
-    kept = pc.if_else(pa.array(~bad), texts, pa.scalar(None, texts.type)) if bad.any() else texts
-    try:
-        return pc.cast(kept, to), bad
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        bad[_uncastable(kept, to)] = True
+    kept = texts
+    if bad.any():  # without them the cast may pass; with nothing removed it fails as it did above
         kept = pc.if_else(pa.array(~bad), texts, pa.scalar(None, texts.type))
-        return pc.cast(kept, to), bad
+        try:
+            return pc.cast(kept, to), bad
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    bad[_uncastable(kept, to)] = True
+    kept = pc.if_else(pa.array(~bad), texts, pa.scalar(None, texts.type))
+    return pc.cast(kept, to), bad
 
 
 _DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
