@@ -59,12 +59,16 @@ def date_column(cur, table: str) -> str:
     return row[0]
 
 
-def write_mart(cur, pipeline: str, table: str, ds: dt.date, out: TextIO) -> int:
-    """Stream ``mart.<table>``'s rows for ds into ``out`` as one JSON document; return the row count."""
-    order = primary_key(cur, table)
-    query = sql.SQL("SELECT * FROM {} WHERE {} = %(ds)s ORDER BY {}").format(
+def mart_query(cur, table: str) -> sql.Composed:
+    """``mart.<table>``'s rows of one date (``%(ds)s``), in primary-key order (read from the catalog)."""
+    return sql.SQL("SELECT * FROM {} WHERE {} = %(ds)s ORDER BY {}").format(
         sql.Identifier("mart", table), sql.Identifier(date_column(cur, table)),
-        sql.SQL(", ").join(map(sql.Identifier, order)))
+        sql.SQL(", ").join(map(sql.Identifier, primary_key(cur, table))))
+
+
+def write_mart(cur, pipeline: str, table: str, query: sql.Composed, ds: dt.date, out: TextIO) -> int:
+    """Stream the rows ``query`` (``mart_query``) gives for ds into ``out`` as one JSON document; return
+    the row count."""
     count = 0
     with cur.connection.cursor(name=f"export_{table}") as rows:
         rows.execute(query, {"ds": ds})
@@ -81,13 +85,14 @@ def write_mart(cur, pipeline: str, table: str, ds: dt.date, out: TextIO) -> int:
     return count
 
 
-def export_marts(pipeline: str, marts: list[str], ds: dt.date, cur) -> int:
-    """Write every mart's file, then the manifest; return the total rows exported."""
+def export_marts(pipeline: str, queries: dict[str, sql.Composed], ds: dt.date, cur) -> int:
+    """Write every mart's file (``queries``: mart -> its ``mart_query``), then the manifest; return the
+    total rows exported."""
     files = []
-    for table in marts:
+    for table, query in queries.items():
         target = layout.export(pipeline, ds, f"{table}.json")
         with target.writing() as path, open(path, "w", encoding="utf-8") as out:
-            count = write_mart(cur, pipeline, table, ds, out)
+            count = write_mart(cur, pipeline, table, query, ds, out)
         files.append({"mart": table, "file": f"{table}.json", "row_count": count})
     manifest = {"pipeline": pipeline, "ds": str(ds), "files": files}
     layout.export(pipeline, ds, "manifest.json").write_bytes(json.dumps(manifest, indent=1).encode())
@@ -133,13 +138,13 @@ class Export(PipelineTask):
         return layout.marker(f"export/{self.pipeline}", self.date, "Export", lambda: input_targets(self))
 
     def run(self):
-        marts = list(self.decl.marts)
         lock = f"export/{self.pipeline}" if self.decl.export_dates else None
         with snapshot(lock) as cur:
-            rows = export_marts(self.pipeline, marts, self.date, cur)
+            queries = {m: mart_query(cur, m) for m in self.decl.marts}  # the catalog once, for every date
+            rows = export_marts(self.pipeline, queries, self.date, cur)
             others = other_dates(self.decl, self.date, cur)
             for ds in others:
-                export_marts(self.pipeline, marts, ds, cur)
+                export_marts(self.pipeline, queries, ds, cur)
             self.output().write(cur, rows)
         also = f"; rewritten for the late rows: ds={', '.join(map(str, others))}" if others else ""
         self.report(f"{rows} rows exported to exports/{self.pipeline}/ds={self.date}/{also}", 100)
