@@ -253,9 +253,9 @@ def _jsonl_block(block: bytes, first_line: int, contract: Contract, max_record_b
     recorder, stats = _Recorder(), ReadStats()
 
     def exact(numbers: list[int], texts: list[bytes]):
-        records, nums, _ = exact_lines(numbers, texts, contract, recorder, stats, max_record_bytes)
+        records, nums, text_of = exact_lines(numbers, texts, contract, recorder, stats, max_record_bytes)
         batch = python_batch(records, np.asarray(nums, dtype=np.int64), np.ones(len(records), np.int32), contract)
-        batch = _exact_numbers(batch, records, dict(zip(numbers, texts)), contract)
+        batch = _exact_numbers(batch, records, text_of, contract)
         return records, nums, batch.values
 
     batches = [RawBatch(values, root_object, lines.astype(np.int64), np.ones(len(lines), np.int32), record)
