@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import luigi
+import luigi.execution_summary
 import luigi.interface
 import luigi.retcodes
 import luigi.rpc
@@ -115,6 +116,8 @@ class Run:
     events: dict = field(default_factory=dict)      # task_id -> what the task process noted
     expl: dict = field(default_factory=dict)        # task_id -> Luigi's explanation of a failure
     scheduling_errors: list = field(default_factory=list)
+    elsewhere: set = field(default_factory=set)     # to run here, found done at the end: another worker ran it
+    settled: int | None = None                      # the exit code ``settle`` found (None: Luigi's)
     groups: dict = field(default_factory=lambda: defaultdict(set))  # a line's group (``group_of``) -> task ids
     waiting: dict = field(default_factory=dict)     # group -> its finished tasks not printed yet
     live_status: bool = False                       # a transient "running …" line (a terminal, not --verbose)
@@ -218,11 +221,42 @@ class Run:
         lines = [x for x in (self.expl.get(task_id) or "").strip().splitlines() if x.strip()]
         return lines[-1].strip() if lines else "failed (see the log)"
 
+    def settle(self, worker) -> None:
+        """Ask again, at the end, about the tasks this worker scheduled but neither ran nor saw fail.
+
+        With a central scheduler and several workers, a task one worker scheduled is often run by
+        another between two of its requests for work; Luigi's summary then files it as "not granted
+        run permission" (exit 25, ``not_run``), or "run by another worker" (exit 10) when it happened
+        to see it running, though the work is done. A task whose ``complete()`` now holds was done by
+        another worker (``elsewhere``); when every such task is complete and nothing failed or is
+        missing, the run's exit code is 0 (10 when this worker ran nothing: all of it ran elsewhere).
+        A task still not complete stays not run (Luigi's exit code)."""
+        sets = luigi.execution_summary._summary_dict(worker)
+        history = worker._add_task_history
+        root = history[0][0] if history else None
+        open_ = sets["not_run"] | sets["run_by_other_worker"] | sets["upstream_run_by_other_worker"]
+        if root is not None and root not in sets["completed"] | sets["already_done"]:
+            open_.add(root)
+        blocked = any(sets[k] for k in ("still_pending_ext", "failed", "scheduling_error", "upstream_failure",
+                                        "upstream_missing_dependency", "upstream_scheduling_error"))
+        if not open_ or blocked or self.scheduling_errors:
+            return
+        done = {t.task_id for t in open_ if _complete_now(t)}
+        self.elsewhere = {t for t in done if t in self.tasks and not _is_wrapper(self.tasks[t])}
+        if len(done) == len(open_):
+            ran_here = any(s == DONE for s in self.finished.values())
+            self.settled = 0 if ran_here else luigi.retcodes.retcode().already_running
+
+    def not_run(self) -> list[str]:
+        """Tasks this run planned that neither finished here nor were found done by another worker."""
+        return [t for t in self.planned if t not in self.finished and t not in self.elsewhere]
+
     def summary(self, result) -> None:
         self.stop_live()
         self._offset = _read_events(self.events_path, self._offset, self.events)
         self.flush()
         worker = result.worker
+        self.settle(worker)
         pipelines: dict[str, dict] = defaultdict(lambda: defaultdict(int))
         for task_id, task in self.tasks.items():
             if _is_wrapper(task):
@@ -235,6 +269,8 @@ class Run:
                 row["failed"] += 1
             elif task_id in self.skipped:
                 row["skipped"] += 1
+            elif task_id in self.elsewhere:
+                row["other worker"] += 1
             else:
                 row["not run"] += 1
             rows = self.events.get(task_id, {}).get("rows") or {}
@@ -245,13 +281,15 @@ class Run:
         dates = sorted({d for d in (_date(t) for t in self.tasks.values()) if d})
         quality = _quality(dates, list(pipelines))
         table = Table(title=None, show_edge=False, header_style="bold", pad_edge=False)
-        for col in ("pipeline", "done", "failed", "skipped", "not run", "rows loaded", "quarantined",
-                    "checks pass/warn/fail", "held back"):
+        other = bool(self.elsewhere)  # a column for tasks another worker ran, when there are any
+        for col in ("pipeline", "done", "failed", "skipped") + (("other worker",) if other else ()) + (
+                "not run", "rows loaded", "quarantined", "checks pass/warn/fail", "held back"):
             table.add_column(col, justify="left" if col == "pipeline" else "right")
         for name in sorted(pipelines, key=lambda n: (n.startswith("("), n)):
             row, q = pipelines[name], quality.get(name, {})
             checks = f"{q.get('pass', 0)}/{q.get('warn', 0)}/{q.get('fail', 0)}" if q else "-"
-            table.add_row(name, str(row["done"]), _red(row["failed"]), str(row["skipped"]), _red(row["not run"]),
+            table.add_row(name, str(row["done"]), _red(row["failed"]), str(row["skipped"]),
+                          *((str(row["other worker"]),) if other else ()), _red(row["not run"]),
                           f"{row['rows']:,}", _yellow(row["quarantined"]), checks,
                           _red(q.get("held", 0)) if q else "-")
         self.console.print()
@@ -268,10 +306,13 @@ class Run:
             self.console.print(Text.assemble(("DQ report: ", "bold"), reports))
         elapsed = time.monotonic() - self.started
         failed = sum(1 for s in self.finished.values() if s == FAILED)
+        not_run = self.not_run()
         verdict = (Text(f"FAILED: {_plural(failed, 'task')} failed", style="bold red") if failed
                    else Text("scheduling error", style="bold red") if self.scheduling_errors
+                   else Text(f"NOT DONE: {_plural(len(not_run), 'task')} not run", style="bold red") if not_run
                    else Text("OK", style="bold green"))
-        verdict.append(f" · {len(self.finished)} run, {len(self.skipped)} already done, {elapsed:.1f} s",
+        elsewhere = f", {len(self.elsewhere)} by another worker" if self.elsewhere else ""
+        verdict.append(f" · {len(self.finished)} run{elsewhere}, {len(self.skipped)} already done, {elapsed:.1f} s",
                        style="default")
         if self.log_file:
             verdict.append(f" · log {_short(self.log_file)}", style="dim")
@@ -292,7 +333,15 @@ class Run:
         failed = [t for t, s in self.finished.items() if s == FAILED]
         if failed and all(self.events.get(t, {}).get("error_type") == "DropMissing" for t in failed):
             return luigi.retcodes.retcode().missing_data
-        return None
+        return self.settled
+
+
+def _complete_now(task: luigi.Task) -> bool:
+    try:
+        return bool(task.complete())
+    except Exception:  # noqa: BLE001 - a complete() that raises now: not done (Luigi's code stands)
+        log.exception("complete() of %s raised while the run was summed up", task.task_id)
+        return False
 
 
 def _is_wrapper_only(tasks: dict) -> bool:

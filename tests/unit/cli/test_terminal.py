@@ -5,6 +5,10 @@ import datetime as dt
 import io
 import json
 
+import luigi
+import luigi.execution_summary
+import luigi.scheduler
+import luigi.worker
 import pytest
 from luigi.scheduler import DONE, FAILED, PENDING
 from rich.console import Console
@@ -12,7 +16,7 @@ from rich.console import Console
 from workflows import DQReport, Extract, KPIReport, Load, Mart, Pack, Refresh, Stage
 from workflows.tasks.audit import Audit
 from workflows.tasks.check import Check
-from workflows.terminal import Run, group_of, visual_family
+from workflows.terminal import Run, TerminalWorker, group_of, visual_family
 
 D = dt.date(2026, 11, 20)
 
@@ -112,3 +116,74 @@ def test_on_a_terminal_a_transient_line_names_the_running_task(tmp_path):
     assert "[0/2] running fakestore carts Load" in text
     assert "\x1b[2K" in text  # the transient line is erased before the task's line is printed
     assert "fakestore carts" in text and run._live is None
+
+
+# ── two workers on one scheduler: what the other ran is not "not run" ────────────
+
+class Written(luigi.Task):
+    """A file made by whichever worker runs the task."""
+    path = luigi.Parameter()
+
+    def output(self):
+        return luigi.LocalTarget(self.path)
+
+    def run(self):
+        with self.output().open("w") as f:
+            f.write(self.path)
+
+
+class Files(luigi.WrapperTask):
+    folder = luigi.Parameter()
+    n = luigi.IntParameter(default=3)
+
+    def requires(self):
+        return [Written(path=f"{self.folder}/{i}") for i in range(self.n)]
+
+
+def terminal_worker(scheduler, tmp_path, name: str) -> tuple[TerminalWorker, Run, io.StringIO]:
+    out = io.StringIO()
+    events = tmp_path / f"{name}.events"
+    events.write_text("")
+    run = Run(console=Console(file=out, width=200, color_system=None), log_file=None, events_path=str(events))
+    return TerminalWorker(scheduler=scheduler, worker_id=name, run=run), run, out
+
+
+@pytest.mark.parametrize("ran_here", [0, 1])
+def test_tasks_another_worker_ran_between_polls_settle_the_exit_code(tmp_path, ran_here):
+    scheduler = luigi.scheduler.Scheduler()
+    root = Files(folder=str(tmp_path / "out"))
+    a, run, out = terminal_worker(scheduler, tmp_path, "a")
+    with a:
+        assert a.add(root)  # a schedules the three files and the wrapper, all pending
+        if ran_here:  # a runs one file first (as its run() would: the terminal counts it)
+            a._terminal_running = True
+            a._run_task(a._get_work().task_id)
+            a._handle_next_task()
+        with luigi.worker.Worker(scheduler=scheduler, worker_id="b") as b:
+            assert b.add(root) and b.run()  # b runs the rest before a asks for work again
+        a.run()
+    made = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert made == ["0", "1", "2"]
+    # Luigi's own summary files what b ran as "not granted run permission" (exit code 25)
+    assert luigi.execution_summary._summary_dict(a)["not_run"]
+    run.summary(luigi.execution_summary.LuigiRunResult(a, True))
+    assert len(run.elsewhere) == 3 - ran_here
+    assert run.exit_code() == (0 if ran_here else 10)
+    verdict = out.getvalue().splitlines()[-1]
+    assert verdict.startswith(f"OK · {ran_here} run, {3 - ran_here} by another worker, 0 already done")
+
+
+def test_a_task_nobody_ran_is_not_run_and_not_ok(tmp_path):
+    scheduler = luigi.scheduler.Scheduler()
+    root = Files(folder=str(tmp_path / "out"))
+    a, run, out = terminal_worker(scheduler, tmp_path, "a")
+    with a:
+        assert a.add(root)
+        a._terminal_running = True  # as in run(): a runs one file, then stops asking for work
+        a._run_task(a._get_work().task_id)
+        a._handle_next_task()
+    run.summary(luigi.execution_summary.LuigiRunResult(a, False))
+    assert run.elsewhere == set() and len(run.not_run()) == 2
+    assert run.exit_code() is None  # Luigi's code stands: 25, not run
+    verdict = out.getvalue().splitlines()[-1]
+    assert verdict.startswith("NOT DONE: 2 tasks not run · 1 run, 0 already done")
