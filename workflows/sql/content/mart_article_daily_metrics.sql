@@ -13,8 +13,12 @@
 -- incremented (no old + new), so late and re-sent rows count once and distinct counts stay right.
 -- Rows whose values did not change are not written: re-running changes nothing.
 
--- Distinct counts are hashed DISTINCTs then counts (count(DISTINCT (a, b)) compares records and is
--- ~8x slower); the day's rows are read once (MATERIALIZED) through the event_date block index.
+-- One pass over the touched keys' events: sorted by (event_date, content_id), each group's distinct
+-- counts sort only that group's few hundred values. A session is the text user_pseudo_id || ':' ||
+-- session_id: session_id is an integer (no ':'), so the last ':' splits the pair back, the text names
+-- exactly one (user, session) pair, and COLLATE "C" compares it as bytes. Measured at 1M rows: 1.9 s
+-- for the SELECT, where hashed DISTINCT subqueries over a materialized CTE took 3.7 s (counting
+-- DISTINCT records compares row values and is slower still).
 SET LOCAL work_mem = '256MB';
 
 -- ── recompute the touched keys from all history ─────────────────────────────
@@ -27,36 +31,17 @@ WITH touched AS (  -- the file's keys, and those a correction of it took rows fr
       FROM staging.content_removed_keys
      WHERE entity = 'ga4_events' AND ds = %(ds)s
 ),
-events AS MATERIALIZED (
-    SELECT e.event_date, e.content_id, e.user_pseudo_id, e.session_id, e.event_name, e.engagement_time_msec
+recomputed AS (  -- the event_date block index bounds the scan; the semi-join keeps the touched keys
+    SELECT e.event_date, e.content_id,
+           count(*) FILTER (WHERE e.event_name = 'page_view')                       AS pageviews,
+           count(DISTINCT (e.user_pseudo_id || ':' || e.session_id) COLLATE "C")    AS sessions,
+           count(DISTINCT e.user_pseudo_id COLLATE "C")                             AS users,
+           count(*) FILTER (WHERE e.event_name <> 'page_view')                      AS engagement_events,
+           coalesce(sum(e.engagement_time_msec), 0)                                AS engagement_time_msec
       FROM staging.content_ga4_events AS e
-      JOIN touched AS t ON e.event_date = t.event_date AND e.content_id = t.content_id
      WHERE e.event_date BETWEEN (SELECT min(event_date) FROM touched) AND (SELECT max(event_date) FROM touched)
-),
-counts AS (
-    SELECT event_date, content_id,
-           count(*) FILTER (WHERE event_name = 'page_view')   AS pageviews,
-           count(*) FILTER (WHERE event_name <> 'page_view')  AS engagement_events,
-           coalesce(sum(engagement_time_msec), 0)            AS engagement_time_msec
-      FROM events
-     GROUP BY event_date, content_id
-),
-sessions AS (  -- a ga_session_id is unique per user only: sessions are (user, session) pairs
-    SELECT event_date, content_id, count(*) AS sessions
-      FROM (SELECT DISTINCT event_date, content_id, user_pseudo_id, session_id FROM events) AS s
-     GROUP BY event_date, content_id
-),
-users AS (
-    SELECT event_date, content_id, count(*) AS users
-      FROM (SELECT DISTINCT event_date, content_id, user_pseudo_id FROM events) AS u
-     GROUP BY event_date, content_id
-),
-recomputed AS (
-    SELECT c.event_date, c.content_id, c.pageviews, s.sessions, u.users, c.engagement_events,
-           c.engagement_time_msec
-      FROM counts AS c
-      JOIN sessions AS s USING (event_date, content_id)
-      JOIN users AS u USING (event_date, content_id)
+       AND (e.event_date, e.content_id) IN (SELECT event_date, content_id FROM touched)
+     GROUP BY e.event_date, e.content_id
 ),
 with_article AS (
     SELECT r.event_date, r.content_id, a.site, a.title, a.author, a.section, a.published_at,
